@@ -1,0 +1,1 @@
+"""Runtime kit shared by every service of the 一卡通 platform."""

@@ -1,0 +1,116 @@
+"""One FastAPI app per service: liveness, readiness (DB + broker), /metrics, migrations applied
+at start-up, the event bus and its outbox relay started and stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import ORJSONResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import make_asgi_app
+
+from .config import KitSettings
+from .db import Database
+from .errors import install_error_handler
+from .logging import configure_logging
+from .messaging import EventBus, Handler, subscriptions_of
+from .migrations import upgrade
+from .telemetry import configure_tracing, extract_context
+
+log = logging.getLogger(__name__)
+
+Background = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    schema: str,
+    settings: KitSettings,
+    migrations: Path | None,
+    routers: Sequence[APIRouter] = (),
+    handlers: Sequence[Handler] = (),
+    background: Sequence[Background] = (),
+    title: str | None = None,
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """Build a service's app; nothing touches the network until the app starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, settings.log_level)
+        configure_tracing(name, settings.otlp_endpoint)
+        if migrations is not None:
+            await asyncio.to_thread(upgrade, settings.database_url, schema, migrations)
+        db = Database(settings.sqlalchemy_url, schema)
+        bus = EventBus(service=name, bootstrap=settings.kafka_bootstrap, db=db)
+        for event_type, consumer, fn in subscriptions_of(list(handlers)):
+            bus.subscribe(event_type, fn, consumer=consumer)
+        app.state.db = db
+        app.state.bus = bus
+        await bus.start()
+        if on_startup is not None:
+            await on_startup(app)
+        tasks = [asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background]
+        log.info("service started", extra={"schema": schema})
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await bus.stop()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title or f"ykt-{name}", lifespan=lifespan, default_response_class=ORJSONResponse)
+    app.state.settings = settings
+    app.state.service_name = name
+    install_error_handler(app)
+    _install_tracing_middleware(app, name)
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready(request: Request) -> ORJSONResponse:
+        checks: dict[str, str] = {}
+        for check, fn in (("database", request.app.state.db.ping), ("broker", request.app.state.bus.ping)):
+            try:
+                ok = await asyncio.wait_for(fn(), timeout=5)
+                checks[check] = "ok" if ok else "down"
+            except Exception as exc:  # readiness reports, never raises
+                checks[check] = f"down: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return ORJSONResponse({"status": "ok" if healthy else "down", "checks": checks}, status_code=200 if healthy else 503)
+
+    app.mount("/metrics", make_asgi_app())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _install_tracing_middleware(app: FastAPI, name: str) -> None:
+    """A server span per request, continuing the caller's trace from its headers."""
+    tracer = trace.get_tracer(f"ykt.{name}.http")
+
+    @app.middleware("http")
+    async def _trace(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        if request.url.path.startswith(("/metrics", "/health")):
+            return await call_next(request)
+        ctx = extract_context(dict(request.headers))
+        route = request.url.path
+        with tracer.start_as_current_span(f"{request.method} {route}", context=ctx, kind=SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("url.path", route)
+            response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response

@@ -1,0 +1,1 @@
+"""Disclosure service: masked public lists (step 6)."""

@@ -1,0 +1,1 @@
+"""Gateway: the one operator-facing API (auth, roles, OpenAPI)."""

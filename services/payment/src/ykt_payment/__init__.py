@@ -1,0 +1,1 @@
+"""Payment service: review, funding, instructions, settlement ledger (steps 3-5)."""

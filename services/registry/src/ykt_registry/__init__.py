@@ -1,0 +1,1 @@
+"""Registry service: beneficiaries, one-card accounts, programs, batch intake (step 1)."""

@@ -1,0 +1,1 @@
+"""Validation service: rules, duplicate-enjoyment ledger, verdicts (step 2)."""

@@ -1,0 +1,1 @@
+"""Bank simulator: a separate process that behaves like an agent bank."""

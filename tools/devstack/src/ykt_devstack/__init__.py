@@ -1,0 +1,1 @@
+"""Developer stack: starts broker, databases and services; drives the demo cycle."""
