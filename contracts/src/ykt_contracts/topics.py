@@ -11,6 +11,7 @@ from . import events as ev
 
 DEAD_LETTER_TOPIC = "ykt.dead-letter"
 PARTITIONS = 6
+PARTITIONS_DEFAULT = PARTITIONS
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 
 class DomainError(Exception):
@@ -50,8 +50,8 @@ class Unauthorized(DomainError):
 def install_error_handler(app: FastAPI) -> None:
     """Map every DomainError to its status and body, once for the whole app."""
 
-    async def _handle(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return ORJSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status)
 
     app.add_exception_handler(DomainError, _handle)

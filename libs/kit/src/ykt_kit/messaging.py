@@ -92,19 +92,19 @@ class EventBus:
         name = consumer or self.service
         group = f"ykt-{name}"
 
-        @self.broker.subscriber(
-            spec.topic,
-            group_id=group,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
-            max_poll_interval_ms=600_000,
-        )
         async def _consume(msg: KafkaMessage) -> None:
             await self.handle_message(
                 spec.topic, spec.model, msg.body, dict(msg.headers or {}), handler=handler, consumer=name
             )
 
-        _consume.__name__ = f"consume_{event_type.replace('.', '_')}_{name}"
+        _consume.__name__ = f"consume_{event_type.replace('.', '_')}_{name.replace('-', '_')}"
+        self.broker.subscriber(
+            spec.topic,
+            group_id=group,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=600_000,
+        )(_consume)
 
     async def handle_message(
         self,

@@ -27,18 +27,23 @@ def upgrade(database_url: str, schema: str, script_location: Path) -> None:
     cfg.attributes["ykt_schema"] = schema
     engine = create_engine(sync_url(database_url))
     lock = zlib.crc32(f"ykt-migrate-{schema}".encode())
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
-        try:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    try:
+        with engine.connect() as conn:
+            # session-level lock: held across the commits below, released on unlock/close
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
             conn.commit()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-            conn.commit()
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
-            conn.commit()
-    engine.dispose()
+            try:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                conn.commit()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def run_env() -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from prometheus_client import make_asgi_app
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .config import KitSettings
 from .db import Database
@@ -70,7 +71,7 @@ def create_service_app(
             await db.dispose()
             log.info("service stopped")
 
-    app = FastAPI(title=title or f"ykt-{name}", lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title=title or f"ykt-{name}", lifespan=lifespan)
     app.state.settings = settings
     app.state.service_name = name
     install_error_handler(app)
@@ -81,7 +82,7 @@ def create_service_app(
         return {"status": "ok"}
 
     @app.get("/health/ready", tags=["health"])
-    async def ready(request: Request) -> ORJSONResponse:
+    async def ready(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
         for check, fn in (("database", request.app.state.db.ping), ("broker", request.app.state.bus.ping)):
             try:
@@ -90,9 +91,12 @@ def create_service_app(
             except Exception as exc:  # readiness reports, never raises
                 checks[check] = f"down: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
-        return ORJSONResponse({"status": "ok" if healthy else "down", "checks": checks}, status_code=200 if healthy else 503)
+        return JSONResponse({"status": "ok" if healthy else "down", "checks": checks}, status_code=200 if healthy else 503)
 
-    app.mount("/metrics", make_asgi_app())
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     for router in routers:
         app.include_router(router)
     return app

@@ -1,0 +1,115 @@
+"""Helpers for tests against the real broker: run an app's lifespan in-process, publish events
+as another service would, and wait for the events a service emits (like GHGA's expect_events)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from ykt_contracts import EVENTS, Envelope, spec_for
+
+from .actor import Actor, Role
+from .outbox import build_envelope
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the app's lifespan (migrations, broker, relay) and give an HTTP client to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            yield client
+
+
+def actor_headers(secret: str, role: Role, org: str, user: str = "tester") -> dict[str, str]:
+    return Actor(user, role, org).headers(secret)
+
+
+async def publish(
+    bootstrap: str, *payloads: BaseModel, correlation_id: str, producer: str = "test", event_id: uuid.UUID | None = None
+) -> list[Envelope]:
+    """Publish payloads to their topics, wrapped as the producing service would."""
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await prod.start()
+    out = []
+    try:
+        for payload in payloads:
+            env, headers = build_envelope(payload, producer=producer, correlation_id=correlation_id)
+            if event_id is not None:
+                env = env.model_copy(update={"event_id": event_id})
+            await prod.send_and_wait(
+                spec_for(type(payload)).topic,
+                env.model_dump_json().encode(),
+                key=correlation_id.encode(),
+                headers=[(k, v.encode()) for k, v in headers.items()],
+            )
+            out.append(env)
+    finally:
+        await prod.stop()
+    return out
+
+
+class EventRecorder:
+    """Reads topics from the beginning in the background; tests wait for what they expect."""
+
+    def __init__(self, bootstrap: str, *event_types: str) -> None:
+        self.bootstrap = bootstrap
+        self.topics = [EVENTS[t].topic for t in event_types]
+        self.events: list[tuple[str, Envelope, int]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> EventRecorder:
+        self._consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"recorder-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._task:
+            self._task.cancel()
+            with __import__("contextlib").suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        async for msg in self._consumer:
+            env = Envelope.model_validate_json(msg.value)
+            async with self._changed:
+                self.events.append((env.type, env, len(msg.value)))
+                self._changed.notify_all()
+
+    def of(self, event_type: str, correlation_id: str | None = None) -> list[Envelope]:
+        return [e for t, e, _ in self.events if t == event_type and (correlation_id is None or e.correlation_id == correlation_id)]
+
+    async def wait_for(
+        self, predicate: Callable[[EventRecorder], bool], timeout: float = 60.0, what: str = "events"
+    ) -> None:
+        """Wait until `predicate(self)` holds (re-checked on every new event)."""
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: predicate(self))
+
+        try:
+            await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError as exc:
+            seen = sorted({t for t, _, _ in self.events})
+            raise AssertionError(f"timed out waiting for {what}; saw types {seen}, {len(self.events)} events") from exc
