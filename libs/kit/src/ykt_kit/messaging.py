@@ -85,22 +85,31 @@ class EventBus:
         self.producer: AIOKafkaProducer = outbox.make_producer(bootstrap)
         self.relay = outbox.OutboxRelay(db, self.producer, service)
         self.tracer = trace.get_tracer(f"ykt.{service}.messaging")
+        self._routes: dict[str, list[tuple[type[BaseModel], Handler, str]]] = {}
 
     def subscribe(self, event_type: str, handler: Handler, *, consumer: str | None = None) -> None:
-        """Consume `event_type` with `handler`, in consumer group `ykt-<service>[-<consumer>]`."""
+        """Consume `event_type` with `handler` (inbox name `consumer`, default the service name).
+
+        All of a service's topics are read by ONE consumer in group `ykt-<service>`: one group
+        join at start-up instead of one per topic, and one member per replica to rebalance.
+        """
         spec = EVENTS[event_type]
-        name = consumer or self.service
-        group = f"ykt-{name}"
+        self._routes.setdefault(spec.topic, []).append((spec.model, handler, consumer or self.service))
+
+    def _register_subscriber(self) -> None:
+        if not self._routes:
+            return
 
         async def _consume(msg: KafkaMessage) -> None:
-            await self.handle_message(
-                spec.topic, spec.model, msg.body, dict(msg.headers or {}), handler=handler, consumer=name
-            )
+            topic = msg.raw_message.topic  # type: ignore[union-attr]
+            headers = dict(msg.headers or {})
+            for model, handler, consumer in self._routes.get(topic, []):
+                await self.handle_message(topic, model, msg.body, headers, handler=handler, consumer=consumer)
 
-        _consume.__name__ = f"consume_{event_type.replace('.', '_')}_{name.replace('-', '_')}"
+        _consume.__name__ = f"consume_{self.service.replace('-', '_')}"
         self.broker.subscriber(
-            spec.topic,
-            group_id=group,
+            *self._routes,
+            group_id=f"ykt-{self.service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
@@ -121,7 +130,7 @@ class EventBus:
         with self.tracer.start_as_current_span(f"{topic} process", context=parent, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.system", "kafka")
             span.set_attribute("messaging.destination.name", topic)
-            span.set_attribute("messaging.consumer.group.name", f"ykt-{consumer}")
+            span.set_attribute("messaging.consumer.group.name", f"ykt-{self.service}")
             try:
                 env = Envelope.model_validate_json(body)
                 payload = model.model_validate(env.payload)
@@ -188,6 +197,7 @@ class EventBus:
         log.error("message dead-lettered", extra={"topic": topic, "reason": reason[:200]})
 
     async def start(self) -> None:
+        self._register_subscriber()
         await self.producer.start()
         self.relay.start()
         await self.broker.start()

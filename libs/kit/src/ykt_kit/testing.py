@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -69,14 +69,18 @@ class EventRecorder:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> EventRecorder:
-        self._consumer = AIOKafkaConsumer(
-            *self.topics,
-            bootstrap_servers=self.bootstrap,
-            group_id=f"recorder-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
+        # no consumer group: partitions assigned by hand, so there is no group join to wait for
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await self._consumer.start()
+        await self._consumer.topics()  # loads the cluster metadata (partitions per topic)
+        parts = [
+            TopicPartition(t, p) for t in self.topics for p in sorted(self._consumer.partitions_for_topic(t) or [])
+        ]
+        if not parts:
+            await self._consumer.stop()
+            raise RuntimeError(f"topics not found: {self.topics}")
+        self._consumer.assign(parts)
+        await self._consumer.seek_to_beginning(*parts)
         self._task = asyncio.create_task(self._run())
         return self
 

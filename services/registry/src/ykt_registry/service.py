@@ -1,0 +1,651 @@
+"""Registry use cases. They work inside the caller's transaction and never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from ykt_contracts import (
+    BatchSentV1,
+    BatchSubmittedV1,
+    PaymentRecord,
+    Totals,
+)
+from ykt_contracts.chunking import chunked
+from ykt_kit import idcard, masking
+from ykt_kit.actor import Actor, Role, require
+from ykt_kit.crypto import PiiCipher
+from ykt_kit.errors import NotFound
+from ykt_kit.metrics import AMOUNT_FEN, RECORDS
+from ykt_kit.outbox import add_events
+
+from .adapters.api.schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
+from .adapters.db import repository as repo
+from .adapters.db.tables import BANKS, DIVISIONS, PERSONS, PROGRAMS
+from .domain.model import (
+    BATCH_STATUS_ZH,
+    BatchNumberConflict,
+    BatchStatus,
+    InvalidRecords,
+    OutOfScope,
+    RecordStatus,
+    RowError,
+    UnknownProgram,
+    WrongState,
+    check_totals,
+    content_hash,
+)
+
+SERVICE = "registry"
+UNIT_ROLES = (Role.DEPARTMENT, Role.TOWN)
+READ_ALL_ROLES = (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)
+
+
+def unit_scope(actor: Actor) -> str | None:
+    """The unit whose batches the actor may see; None = all units (read-only roles)."""
+    if actor.role in READ_ALL_ROLES:
+        return None
+    if actor.role in UNIT_ROLES:
+        return actor.org_code
+    raise OutOfScope("当前角色无权查看发放批次")
+
+
+# ------------------------------------------------------------------ reference data
+
+
+async def upsert_programs(session: AsyncSession, actor: Actor, items: Sequence[ProgramIn]) -> int:
+    require(actor, Role.ADMIN)
+    return await repo.upsert(session, PROGRAMS, [i.model_dump() for i in items], "code")
+
+
+async def upsert_divisions(session: AsyncSession, actor: Actor, items: Sequence[DivisionIn]) -> int:
+    require(actor, Role.ADMIN)
+    return await repo.upsert(session, DIVISIONS, [i.model_dump() for i in items], "code")
+
+
+async def upsert_banks(session: AsyncSession, actor: Actor, items: Sequence[BankIn]) -> int:
+    require(actor, Role.ADMIN)
+    return await repo.upsert(session, BANKS, [i.model_dump() for i in items], "code")
+
+
+# ------------------------------------------------------------------ beneficiaries
+
+
+async def register_persons(
+    session: AsyncSession, actor: Actor, items: Sequence[PersonIn], cipher: PiiCipher
+) -> int:
+    """Register or update beneficiaries of the actor's own town (all-or-nothing)."""
+    require(actor, Role.TOWN, Role.ADMIN)
+    towns = await repo.division_codes(session)
+    known_banks = await repo.bank_codes(session)
+    errors: list[RowError] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for n, p in enumerate(items, start=1):
+        if actor.role == Role.TOWN and p.town_code != actor.org_code:
+            errors.append(RowError(n, "town_code", "TOWN_NOT_YOURS", f"第{n}行：只能登记本镇街的对象"))
+        if p.town_code not in towns:
+            errors.append(RowError(n, "town_code", "TOWN_UNKNOWN", f"第{n}行：镇街代码不存在"))
+        if p.bank_code not in known_banks:
+            errors.append(RowError(n, "bank_code", "BANK_UNKNOWN", f"第{n}行：代发银行不存在"))
+        try:
+            info = idcard.parse(p.id_number)
+        except idcard.InvalidId as exc:
+            errors.append(RowError(n, "id_number", exc.code, f"第{n}行：{exc.message}"))
+            continue
+        key = cipher.blind_index(p.id_number)
+        if key in seen:
+            errors.append(RowError(n, "id_number", "PERSON_DUPLICATE", f"第{n}行：与第{seen[key]}行为同一人"))
+            continue
+        seen[key] = n
+        rows.append(
+            {
+                "person_key": key,
+                "name": p.name,
+                "id_number_enc": cipher.encrypt(p.id_number.upper()),
+                "gender": info.gender,
+                "birth_date": info.birth_date,
+                "phone_enc": cipher.encrypt(p.phone) if p.phone else None,
+                "town_code": p.town_code,
+                "village": p.village,
+                "bank_code": p.bank_code,
+                "account_no_enc": cipher.encrypt(p.account_no),
+                "account_tail": p.account_no[-4:],
+            }
+        )
+    if errors:
+        raise InvalidRecords(
+            f"共{len(errors)}处错误，未导入任何数据", errors=[e.as_dict() for e in errors[:500]]
+        )
+    for i in range(0, len(rows), 5000):
+        await repo.upsert(session, PERSONS, rows[i : i + 5000], "person_key")
+    return len(rows)
+
+
+async def list_persons(
+    session: AsyncSession, actor: Actor, cipher: PiiCipher, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    if actor.role == Role.TOWN:
+        town: str | None = actor.org_code
+    elif actor.role in (Role.SUPERVISOR, Role.ADMIN):
+        town = None
+    else:
+        raise OutOfScope("当前角色无权查看对象名册")
+    out = []
+    for r in await repo.persons(session, town=town, limit=limit, offset=offset):
+        out.append(
+            {
+                "name": masking.mask_name(r.name),
+                "id_number": masking.mask_id(cipher.decrypt(r.id_number_enc)),
+                "gender": r.gender,
+                "birth_date": r.birth_date.isoformat(),
+                "town_code": r.town_code,
+                "village": r.village,
+                "bank_code": r.bank_code,
+                "account_no": "*" * 12 + r.account_tail,
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------ batches
+
+
+async def submit_batch(
+    session: AsyncSession, actor: Actor, body: BatchIn, cipher: PiiCipher
+) -> dict[str, Any]:
+    """Step 1 (提交数据): accept a batch whole or not at all, then send it to validation."""
+    require(actor, *UNIT_ROLES)
+    unit = actor.org_code
+    digest = content_hash(body.model_dump(mode="json"))
+    existing = await repo.batch_by_unit_no(session, unit, body.unit_batch_no)
+    if existing is not None:
+        if existing.content_hash == digest:
+            return {**await batch_view(session, actor, existing.batch_id), "duplicate": True}
+        raise BatchNumberConflict(
+            f"批次号 {body.unit_batch_no} 已使用且内容不同，请使用新的批次号",
+            unit_batch_no=body.unit_batch_no,
+        )
+    prog = await repo.program(session, body.program_code)
+    if prog is None:
+        raise UnknownProgram(f"补贴项目 {body.program_code} 不存在")
+    if actor.role == Role.DEPARTMENT and prog.department_code != unit:
+        raise OutOfScope("只能提交本部门主管的补贴项目")
+    check_totals(
+        body.declared.record_count,
+        body.declared.amount_fen,
+        len(body.records),
+        sum(r.amount_fen for r in body.records),
+    )
+    towns = await repo.division_codes(session)
+    known_banks = await repo.bank_codes(session)
+    errors: list[RowError] = []
+    for n, r in enumerate(body.records, start=1):
+        if actor.role == Role.TOWN and r.town_code != unit:
+            errors.append(
+                RowError(n, "town_code", "TOWN_NOT_YOURS", f"第{n}行：只能提交本镇街对象的发放数据")
+            )
+        elif r.town_code not in towns:
+            errors.append(RowError(n, "town_code", "TOWN_UNKNOWN", f"第{n}行：镇街代码 {r.town_code} 不存在"))
+        if r.bank_code not in known_banks:
+            errors.append(RowError(n, "bank_code", "BANK_UNKNOWN", f"第{n}行：代发银行 {r.bank_code} 不存在"))
+    if errors:
+        raise InvalidRecords(f"共{len(errors)}处错误，整批未接收", errors=[e.as_dict() for e in errors[:500]])
+
+    batch_id = str(uuid.uuid4())
+    await repo.insert_batch(
+        session,
+        {
+            "batch_id": batch_id,
+            "unit_code": unit,
+            "unit_batch_no": body.unit_batch_no,
+            "content_hash": digest,
+            "program_code": body.program_code,
+            "period": body.period,
+            "status": BatchStatus.VALIDATING,
+            "current_round": 1,
+            "declared_count": body.declared.record_count,
+            "declared_amount_fen": body.declared.amount_fen,
+            "created_by": actor.user_id,
+        },
+    )
+    records = [
+        PaymentRecord(
+            record_id=str(uuid.uuid4()),
+            seq=n,
+            person_key=cipher.blind_index(r.id_number),
+            id_number=r.id_number.upper(),
+            name=r.name,
+            account_no=r.account_no,
+            bank_code=r.bank_code,
+            amount_fen=r.amount_fen,
+            town_code=r.town_code,
+            village=r.village,
+        )
+        for n, r in enumerate(body.records, start=1)
+    ]
+    await _store_records(session, batch_id, records, round_=1, cipher=cipher)
+    await _emit_round(
+        session,
+        batch_id=batch_id,
+        unit=unit,
+        unit_batch_no=body.unit_batch_no,
+        program_code=body.program_code,
+        period=body.period,
+        round_=1,
+        records=records,
+        reissue_of=None,
+    )
+    RECORDS.labels(SERVICE, "intake", "accepted").inc(len(records))
+    AMOUNT_FEN.labels(SERVICE, "intake", "accepted").inc(body.declared.amount_fen)
+    return await batch_view(session, actor, batch_id)
+
+
+async def _store_records(
+    session: AsyncSession, batch_id: str, records: Sequence[PaymentRecord], *, round_: int, cipher: PiiCipher
+) -> None:
+    rows = [
+        {
+            "record_id": r.record_id,
+            "batch_id": batch_id,
+            "seq": r.seq,
+            "person_key": r.person_key,
+            "name": r.name,
+            "id_number_enc": cipher.encrypt(r.id_number),
+            "account_no_enc": cipher.encrypt(r.account_no),
+            "account_tail": r.account_no[-4:],
+            "bank_code": r.bank_code,
+            "amount_fen": r.amount_fen,
+            "town_code": r.town_code,
+            "village": r.village,
+            "reissue_of_record_id": r.reissue_of_record_id,
+            "round": round_,
+            "status": RecordStatus.SUBMITTED,
+        }
+        for r in records
+    ]
+    for i in range(0, len(rows), 5000):
+        await repo.insert_records(session, rows[i : i + 5000])
+
+
+async def _emit_round(
+    session: AsyncSession,
+    *,
+    batch_id: str,
+    unit: str,
+    unit_batch_no: str,
+    program_code: str,
+    period: str,
+    round_: int,
+    records: Sequence[PaymentRecord],
+    reissue_of: str | None,
+) -> None:
+    totals = Totals(record_count=len(records), amount_fen=sum(r.amount_fen for r in records))
+    payloads = [
+        BatchSubmittedV1(
+            batch_id=batch_id,
+            unit_code=unit,
+            unit_batch_no=unit_batch_no,
+            program_code=program_code,
+            period=period,
+            round=round_,
+            reissue_of_batch_id=reissue_of,
+            round_totals=totals,
+            chunk=info,
+            records=list(part),
+        )
+        for info, part in chunked(records, lambda r: r.amount_fen)
+    ]
+    await repo.insert_round(
+        session,
+        {
+            "batch_id": batch_id,
+            "round": round_,
+            "chunk_count": len(payloads),
+            "record_count": totals.record_count,
+            "amount_fen": totals.amount_fen,
+        },
+    )
+    await add_events(session, payloads, producer=SERVICE, correlation_id=batch_id)
+
+
+async def _scoped_batch(session: AsyncSession, actor: Actor, batch_id: str, *, lock: bool = False) -> Any:
+    row = await repo.batch(session, batch_id, unit=unit_scope(actor), lock=lock)
+    if row is None:
+        raise NotFound("批次不存在或不在本单位权限范围内", code="BATCH_NOT_FOUND")
+    return row
+
+
+async def batch_view(session: AsyncSession, actor: Actor, batch_id: str) -> dict[str, Any]:
+    b = await _scoped_batch(session, actor, batch_id)
+    counts = await repo.counts_by_status(session, batch_id)
+    return {
+        "batch_id": b.batch_id,
+        "unit_code": b.unit_code,
+        "unit_batch_no": b.unit_batch_no,
+        "program_code": b.program_code,
+        "period": b.period,
+        "status": b.status,
+        "status_zh": BATCH_STATUS_ZH.get(b.status, b.status),
+        "round": b.current_round,
+        "declared": {"record_count": b.declared_count, "amount_fen": b.declared_amount_fen},
+        "records_by_status": {
+            s: {"record_count": n, "amount_fen": a} for s, (n, a) in sorted(counts.items())
+        },
+        "reissue_of_batch_id": b.reissue_of_batch_id,
+        "publication_path": b.publication_path,
+        "created_at": b.created_at.isoformat() if b.created_at else None,
+    }
+
+
+async def list_batches(
+    session: AsyncSession, actor: Actor, *, status: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    rows = await repo.batches(session, unit=unit_scope(actor), status=status, limit=limit, offset=offset)
+    return [
+        {
+            "batch_id": b.batch_id,
+            "unit_code": b.unit_code,
+            "unit_batch_no": b.unit_batch_no,
+            "program_code": b.program_code,
+            "period": b.period,
+            "status": b.status,
+            "status_zh": BATCH_STATUS_ZH.get(b.status, b.status),
+            "declared": {"record_count": b.declared_count, "amount_fen": b.declared_amount_fen},
+            "reissue_of_batch_id": b.reissue_of_batch_id,
+        }
+        for b in rows
+    ]
+
+
+async def list_records(
+    session: AsyncSession,
+    actor: Actor,
+    batch_id: str,
+    cipher: PiiCipher,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    await _scoped_batch(session, actor, batch_id)
+    rows = await repo.records(
+        session, batch_id, status=[status] if status else None, limit=limit, offset=offset
+    )
+    return [
+        {
+            "record_id": r.record_id,
+            "seq": r.seq,
+            "name": masking.mask_name(r.name),
+            "id_number": masking.mask_id(cipher.decrypt(r.id_number_enc)),
+            "account_no": "*" * 12 + r.account_tail,
+            "bank_code": r.bank_code,
+            "amount_fen": r.amount_fen,
+            "town_code": r.town_code,
+            "village": r.village,
+            "round": r.round,
+            "status": r.status,
+            "code": r.code,
+            "message": r.message,
+            "reissue_of_record_id": r.reissue_of_record_id,
+        }
+        for r in rows
+    ]
+
+
+async def correct_record(
+    session: AsyncSession, actor: Actor, batch_id: str, record_id: str, body: CorrectionIn, cipher: PiiCipher
+) -> dict[str, Any]:
+    """Fix a record that validation rejected or the bank failed; it goes through validation again."""
+    require(actor, *UNIT_ROLES)
+    b = await _scoped_batch(session, actor, batch_id, lock=True)
+    r = await repo.record(session, batch_id, record_id)
+    if r is None:
+        raise NotFound("记录不存在", code="RECORD_NOT_FOUND")
+    if r.status not in (RecordStatus.REJECTED, RecordStatus.FAILED, RecordStatus.CORRECTED):
+        raise WrongState("只有校验未通过或发放失败的记录可以修正", status_now=r.status)
+    if r.status == RecordStatus.REJECTED and b.status != BatchStatus.NEEDS_CORRECTION:
+        raise WrongState("批次当前状态不允许修正记录", status_now=b.status)
+    values: dict[str, Any] = {"status": RecordStatus.CORRECTED, "code": None, "message": None}
+    if body.id_number is not None:
+        values["id_number_enc"] = cipher.encrypt(body.id_number.upper())
+        values["person_key"] = cipher.blind_index(body.id_number)
+    if body.account_no is not None:
+        values["account_no_enc"] = cipher.encrypt(body.account_no)
+        values["account_tail"] = body.account_no[-4:]
+    for field in ("name", "bank_code", "amount_fen", "village"):
+        v = getattr(body, field)
+        if v is not None:
+            values[field] = v
+    if body.bank_code is not None and body.bank_code not in await repo.bank_codes(session):
+        raise InvalidRecords(
+            "代发银行不存在",
+            errors=[RowError(r.seq, "bank_code", "BANK_UNKNOWN", "代发银行不存在").as_dict()],
+        )
+    await repo.update_record(session, record_id, **values)
+    return {"record_id": record_id, "status": RecordStatus.CORRECTED}
+
+
+async def withdraw_record(
+    session: AsyncSession, actor: Actor, batch_id: str, record_id: str
+) -> dict[str, Any]:
+    """Take a rejected record out of the batch (it will not be paid in this batch)."""
+    require(actor, *UNIT_ROLES)
+    b = await _scoped_batch(session, actor, batch_id, lock=True)
+    r = await repo.record(session, batch_id, record_id)
+    if r is None:
+        raise NotFound("记录不存在", code="RECORD_NOT_FOUND")
+    if (
+        r.status not in (RecordStatus.REJECTED, RecordStatus.CORRECTED)
+        or b.status != BatchStatus.NEEDS_CORRECTION
+    ):
+        raise WrongState("只有待修正批次中未通过校验的记录可以撤回", status_now=r.status)
+    await repo.update_record(session, record_id, status=RecordStatus.WITHDRAWN)
+    await _settle_validation_state(session, batch_id)
+    return {"record_id": record_id, "status": RecordStatus.WITHDRAWN}
+
+
+async def resubmit(session: AsyncSession, actor: Actor, batch_id: str, cipher: PiiCipher) -> dict[str, Any]:
+    """Send the corrected records (only those) through validation again, as a new round."""
+    require(actor, *UNIT_ROLES)
+    b = await _scoped_batch(session, actor, batch_id, lock=True)
+    if b.status != BatchStatus.NEEDS_CORRECTION:
+        raise WrongState("只有待修正的批次可以重新提交", status_now=b.status)
+    rows = await repo.records(session, batch_id, status=[RecordStatus.CORRECTED])
+    if not rows:
+        raise WrongState("没有已修正的记录可提交")
+    round_ = b.current_round + 1
+    records = [_payment_record(r, cipher) for r in rows]
+    await repo.set_status_for(
+        session, [r.record_id for r in rows], RecordStatus.SUBMITTED, only_from=[RecordStatus.CORRECTED]
+    )
+    await session.execute(
+        sa.text("UPDATE batch_records SET round = :r WHERE record_id = ANY(:ids)"),
+        {"r": round_, "ids": [r.record_id for r in rows]},
+    )
+    await repo.set_batch(session, batch_id, status=BatchStatus.VALIDATING, current_round=round_)
+    await _emit_round(
+        session,
+        batch_id=batch_id,
+        unit=b.unit_code,
+        unit_batch_no=b.unit_batch_no,
+        program_code=b.program_code,
+        period=b.period,
+        round_=round_,
+        records=records,
+        reissue_of=b.reissue_of_batch_id,
+    )
+    return await batch_view(session, actor, batch_id)
+
+
+def _payment_record(
+    r: Any, cipher: PiiCipher, *, record_id: str | None = None, reissue_of: str | None = None
+) -> PaymentRecord:
+    return PaymentRecord(
+        record_id=record_id or r.record_id,
+        seq=r.seq,
+        person_key=r.person_key,
+        id_number=cipher.decrypt(r.id_number_enc),
+        name=r.name,
+        account_no=cipher.decrypt(r.account_no_enc),
+        bank_code=r.bank_code,
+        amount_fen=r.amount_fen,
+        town_code=r.town_code,
+        village=r.village,
+        reissue_of_record_id=reissue_of if record_id else r.reissue_of_record_id,
+    )
+
+
+async def send(session: AsyncSession, actor: Actor, batch_id: str) -> dict[str, Any]:
+    """Step 3 (发送数据): the unit sends its validated batch to finance and the agent bank."""
+    require(actor, *UNIT_ROLES)
+    b = await _scoped_batch(session, actor, batch_id, lock=True)
+    if b.status != BatchStatus.VALIDATED:
+        raise WrongState("批次须全部校验通过（或撤回未通过记录）后才能发送", status_now=b.status)
+    counts = await repo.counts_by_status(session, batch_id)
+    n, amount = counts.get(RecordStatus.PASSED, (0, 0))
+    if n == 0:
+        raise WrongState("批次没有可发放的记录")
+    await repo.set_batch(session, batch_id, status=BatchStatus.SENT)
+    await add_events(
+        session,
+        [
+            BatchSentV1(
+                batch_id=batch_id,
+                unit_code=b.unit_code,
+                program_code=b.program_code,
+                period=b.period,
+                totals=Totals(record_count=n, amount_fen=amount),
+                sent_by=actor.user_id,
+            )
+        ],
+        producer=SERVICE,
+        correlation_id=batch_id,
+    )
+    return await batch_view(session, actor, batch_id)
+
+
+async def reissue(session: AsyncSession, actor: Actor, batch_id: str, cipher: PiiCipher) -> dict[str, Any]:
+    """Step 5 (重新发放): corrected failures become a new batch linked to the original."""
+    require(actor, *UNIT_ROLES)
+    b = await _scoped_batch(session, actor, batch_id, lock=True)
+    if b.status not in (BatchStatus.COMPLETED, BatchStatus.DISCLOSED):
+        raise WrongState("银行反馈完成后才能重新发放失败记录", status_now=b.status)
+    rows = await repo.records(session, batch_id, status=[RecordStatus.CORRECTED])
+    if not rows:
+        raise WrongState("没有已修正的发放失败记录")
+    k = await repo.count_reissues(session, batch_id) + 1
+    new_id = str(uuid.uuid4())
+    records = [
+        _payment_record(r, cipher, record_id=str(uuid.uuid4()), reissue_of=r.record_id).model_copy(
+            update={"seq": i}
+        )
+        for i, r in enumerate(rows, start=1)
+    ]
+    total = sum(r.amount_fen for r in records)
+    unit_batch_no = f"{b.unit_batch_no}-R{k}"
+    await repo.insert_batch(
+        session,
+        {
+            "batch_id": new_id,
+            "unit_code": b.unit_code,
+            "unit_batch_no": unit_batch_no,
+            "content_hash": content_hash([r.record_id for r in rows]),
+            "program_code": b.program_code,
+            "period": b.period,
+            "status": BatchStatus.VALIDATING,
+            "current_round": 1,
+            "declared_count": len(records),
+            "declared_amount_fen": total,
+            "reissue_of_batch_id": batch_id,
+            "created_by": actor.user_id,
+        },
+    )
+    await _store_records(session, new_id, records, round_=1, cipher=cipher)
+    await repo.set_status_for(
+        session, [r.record_id for r in rows], RecordStatus.REISSUED, only_from=[RecordStatus.CORRECTED]
+    )
+    await _emit_round(
+        session,
+        batch_id=new_id,
+        unit=b.unit_code,
+        unit_batch_no=unit_batch_no,
+        program_code=b.program_code,
+        period=b.period,
+        round_=1,
+        records=records,
+        reissue_of=batch_id,
+    )
+    RECORDS.labels(SERVICE, "intake", "reissued").inc(len(records))
+    return await batch_view(session, actor, new_id)
+
+
+async def _settle_validation_state(session: AsyncSession, batch_id: str) -> None:
+    """After verdicts or a withdrawal: validated when nothing is left to fix, else needs_correction."""
+    counts = await repo.counts_by_status(session, batch_id)
+    open_ = sum(
+        counts.get(s, (0, 0))[0]
+        for s in (RecordStatus.REJECTED, RecordStatus.CORRECTED, RecordStatus.SUBMITTED)
+    )
+    await repo.set_batch(
+        session,
+        batch_id,
+        only_from=[BatchStatus.VALIDATING, BatchStatus.NEEDS_CORRECTION],
+        status=BatchStatus.NEEDS_CORRECTION if open_ else BatchStatus.VALIDATED,
+    )
+
+
+# ------------------------------------------------------------------ what the other steps report
+
+
+async def apply_verdicts(session: AsyncSession, payload: Any) -> None:
+    """batch.validated: record each verdict; when the round is complete, settle the batch state."""
+    b = await repo.batch(session, payload.batch_id, unit=None, lock=True)
+    if b is None or payload.round != b.current_round:
+        return  # a late chunk of a superseded round changes nothing
+    updates = [
+        (
+            v.record_id,
+            RecordStatus.PASSED if v.outcome == "pass" else RecordStatus.REJECTED,
+            v.code,
+            v.message,
+        )
+        for v in payload.verdicts
+    ]
+    await repo.set_record_states(session, updates, only_from=[RecordStatus.SUBMITTED])
+    passed = [v for v in payload.verdicts if v.outcome == "pass"]
+    RECORDS.labels(SERVICE, "verdicts", "passed").inc(len(passed))
+    RECORDS.labels(SERVICE, "verdicts", "rejected").inc(len(payload.verdicts) - len(passed))
+    done = await repo.mark_chunk_done(session, payload.batch_id, payload.round, payload.chunk.index)
+    if done >= payload.chunk.count:
+        await _settle_validation_state(session, payload.batch_id)
+
+
+async def mark_batch(
+    session: AsyncSession, batch_id: str, status: BatchStatus, *, only_from: Sequence[str], **values: Any
+) -> None:
+    await repo.set_batch(session, batch_id, only_from=only_from, status=status, **values)
+
+
+async def apply_returned(session: AsyncSession, payload: Any) -> None:
+    """batch.returned: back to the unit, with finance's reasons on the named records."""
+    await repo.set_batch(session, payload.batch_id, only_from=[BatchStatus.SENT], status=BatchStatus.RETURNED)
+    await repo.set_record_states(
+        session, [(rr.record_id, RecordStatus.PASSED, "RETURNED", rr.reason) for rr in payload.record_reasons]
+    )
+
+
+async def apply_settled(session: AsyncSession, payload: Any) -> None:
+    ids = [r.record_id for r in payload.records]
+    await repo.set_status_for(session, ids, RecordStatus.SETTLED, only_from=[RecordStatus.PASSED])
+
+
+async def apply_failed(session: AsyncSession, payload: Any) -> None:
+    await repo.set_record_states(
+        session,
+        [(r.record_id, RecordStatus.FAILED, r.reason_code, r.reason) for r in payload.records],
+        only_from=[RecordStatus.PASSED],
+    )

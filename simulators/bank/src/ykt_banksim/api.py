@@ -1,0 +1,80 @@
+"""HTTP routes of the bank simulator: the banks' credit-transfer API and their admin views."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from .errors import error_response
+from .ledger import Bank
+from .schemas import AccountEntry, CreditTransferRequest
+from .service import BankSimulator
+
+router = APIRouter()
+
+
+def get_simulator(request: Request) -> BankSimulator:
+    return request.app.state.simulator
+
+
+Simulator = Annotated[BankSimulator, Depends(get_simulator)]
+
+
+def get_bank(bank: str, simulator: Simulator) -> Bank:
+    return simulator.bank(bank)
+
+
+BankInPath = Annotated[Bank, Depends(get_bank)]
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.post("/banks/{bank}/admin/accounts")
+async def upsert_accounts(bank: BankInPath, entries: list[AccountEntry]) -> dict[str, int]:
+    """Bulk insert-or-replace of account-book entries, keyed by account number."""
+    return {"upserted": bank.upsert_accounts(entries)}
+
+
+@router.post("/banks/{bank}/api/v1/credit-transfers", status_code=202)
+async def credit_transfers(
+    bank: BankInPath, body: CreditTransferRequest, simulator: Simulator
+) -> dict[str, int]:
+    """Accept a batch of credits; results come later as signed callbacks to `callback_url`."""
+    accepted, duplicates = simulator.submit(bank.code, body)
+    return {"accepted": accepted, "duplicates": duplicates}
+
+
+@router.get("/banks/{bank}/api/v1/credit-transfers/{end_to_end_id}", response_model=None)
+async def credit_transfer_status(bank: BankInPath, end_to_end_id: str) -> dict[str, Any] | JSONResponse:
+    """Where one credit stands: processing, settled or failed."""
+    transfer = bank.transfers.get(end_to_end_id)
+    if transfer is None:
+        return error_response(404, "TRANSFER_NOT_FOUND", "未查询到该笔交易")
+    return transfer.result()
+
+
+@router.get("/banks/{bank}/admin/credits")
+async def credits(bank: BankInPath) -> dict[str, Any]:
+    """The bank's ledger of booked credits."""
+    return {
+        "credits": [c.as_dict() for c in bank.credits],
+        "count": len(bank.credits),
+        "amount_fen": bank.amount_fen,
+    }
+
+
+@router.get("/banks/{bank}/admin/sms")
+async def sms(bank: BankInPath) -> dict[str, Any]:
+    """The notices the bank texted after credits."""
+    return {"messages": [n.as_dict() for n in bank.notices]}
+
+
+@router.get("/admin/stats")
+async def stats(simulator: Simulator) -> dict[str, dict[str, int]]:
+    """Per bank code: settled and failed counts, settled amount, SMS and callback counts."""
+    return simulator.stats()
