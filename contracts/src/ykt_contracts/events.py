@@ -14,11 +14,19 @@ from pydantic import Field
 
 from .envelope import ChunkInfo, Contract, Fen, Totals
 
-#: Upper bound of records (verdicts, instructions, results) carried by one message.
-MAX_RECORDS_PER_CHUNK = 200
+#: Upper bound of records (verdicts, instructions, results) carried by one message. With the
+#: field bounds below (identifiers ASCII, free text at most 4 bytes a character in UTF-8) the
+#: largest possible message stays under MAX_MESSAGE_BYTES; a contract test measures it.
+MAX_RECORDS_PER_CHUNK = 100
 
-Id = Annotated[str, Field(min_length=1, max_length=64, description="Opaque identifier.")]
-Code = Annotated[str, Field(min_length=1, max_length=32)]
+Id = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$", description="Opaque ASCII identifier."
+    ),
+]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._\-]+$")]
+Text64 = Annotated[str, Field(min_length=1, max_length=64)]
 Period = Annotated[
     str,
     Field(
@@ -28,10 +36,27 @@ Period = Annotated[
     ),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=40, description="Person's name as registered.")]
-IdNumber = Annotated[str, Field(min_length=15, max_length=18, description="Citizen ID / residence permit number.")]
-AccountNo = Annotated[str, Field(min_length=6, max_length=32, description="One-card account number.")]
+IdNumber = Annotated[
+    str,
+    Field(
+        min_length=15,
+        max_length=18,
+        pattern=r"^[0-9A-Za-z]+$",
+        description="Citizen ID / residence permit number.",
+    ),
+]
+AccountNo = Annotated[
+    str,
+    Field(min_length=6, max_length=32, pattern=r"^[0-9A-Za-z\-]+$", description="One-card account number."),
+]
 PersonKey = Annotated[
-    str, Field(min_length=16, max_length=64, description="Keyed blind index of the ID number (HMAC).")
+    str,
+    Field(
+        min_length=16,
+        max_length=64,
+        pattern=r"^[0-9a-f]+$",
+        description="Keyed blind index of the ID number (HMAC).",
+    ),
 ]
 Village = Annotated[str, Field(max_length=40, description="Village/community name.")]
 Reason = Annotated[str, Field(max_length=200)]
@@ -63,7 +88,7 @@ class BatchSubmittedV1(Contract):
     type: Literal["batch.submitted"] = "batch.submitted"
     batch_id: Id
     unit_code: Code
-    unit_batch_no: Id
+    unit_batch_no: Text64 = Field(description="The unit's own batch number.")
     program_code: Code
     period: Period
     round: int = Field(ge=1, description="Submission round: 1, then one per correction.")
@@ -149,7 +174,7 @@ class BatchFundedV1(Contract):
 
     type: Literal["batch.funded"] = "batch.funded"
     batch_id: Id
-    budget_doc_no: Id = Field(description="指标文号 of the payment application.")
+    budget_doc_no: Text64 = Field(description="指标文号 of the payment application.")
     funding: list[BankFunding] = Field(max_length=16)
 
 

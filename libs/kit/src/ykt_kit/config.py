@@ -31,9 +31,13 @@ class KitSettings(BaseSettings):
         description="Shared secret that the gateway signs actor headers with.",
     )
 
-    pii_enc_key: str = Field(default=DEV_PII_ENC_KEY, alias="YKT_PII_ENC_KEY", description="SM4 key, 32 hex chars.")
+    pii_enc_key: str = Field(
+        default=DEV_PII_ENC_KEY, alias="YKT_PII_ENC_KEY", description="SM4 key, 32 hex chars."
+    )
     pii_index_key: str = Field(
-        default=DEV_PII_INDEX_KEY, alias="YKT_PII_INDEX_KEY", description="Blind-index HMAC key, >= 32 hex chars."
+        default=DEV_PII_INDEX_KEY,
+        alias="YKT_PII_INDEX_KEY",
+        description="Blind-index HMAC key, >= 32 hex chars.",
     )
 
     @model_validator(mode="after")

@@ -25,7 +25,6 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-
 from ykt_contracts import DEAD_LETTER_TOPIC, EVENTS, Envelope
 
 from . import inbox, outbox
@@ -127,7 +126,9 @@ class EventBus:
     ) -> str:
         """Handle one raw message; returns the outcome (processed, duplicate, dead_lettered)."""
         parent = extract_context(headers)
-        with self.tracer.start_as_current_span(f"{topic} process", context=parent, kind=SpanKind.CONSUMER) as span:
+        with self.tracer.start_as_current_span(
+            f"{topic} process", context=parent, kind=SpanKind.CONSUMER
+        ) as span:
             span.set_attribute("messaging.system", "kafka")
             span.set_attribute("messaging.destination.name", topic)
             span.set_attribute("messaging.consumer.group.name", f"ykt-{self.service}")
@@ -135,7 +136,9 @@ class EventBus:
                 env = Envelope.model_validate_json(body)
                 payload = model.model_validate(env.payload)
             except ValidationError as exc:
-                await self.dead_letter(topic, body, headers, consumer, f"invalid message: {exc.error_count()} errors")
+                await self.dead_letter(
+                    topic, body, headers, consumer, f"invalid message: {exc.error_count()} errors"
+                )
                 return "dead_lettered"
             span.set_attribute("ykt.batch_id", env.correlation_id)
             span.set_attribute("ykt.event_type", env.type)
@@ -154,7 +157,12 @@ class EventBus:
                     transient = _is_transient(exc)
                     log.warning(
                         "handler failed",
-                        extra={"topic": topic, "attempt": attempt, "error": type(exc).__name__, "transient": transient},
+                        extra={
+                            "topic": topic,
+                            "attempt": attempt,
+                            "error": type(exc).__name__,
+                            "transient": transient,
+                        },
                         exc_info=not transient,
                     )
                     if attempt >= self.retries:
@@ -174,13 +182,17 @@ class EventBus:
         async with self.db.transaction() as session:
             if not await inbox.claim(session, consumer=consumer, event_id=env.event_id, topic=topic):
                 return "duplicate"
-            ctx: EventContext[Any] = EventContext(session=session, envelope=env, payload=payload, service=self.service)
+            ctx: EventContext[Any] = EventContext(
+                session=session, envelope=env, payload=payload, service=self.service
+            )
             await handler(ctx)
         if ctx._emitted:
             self.relay.notify()
         return "processed"
 
-    async def dead_letter(self, topic: str, body: bytes, headers: dict[str, str], consumer: str, reason: str) -> None:
+    async def dead_letter(
+        self, topic: str, body: bytes, headers: dict[str, str], consumer: str, reason: str
+    ) -> None:
         """Park a message on the dead-letter topic with why and where it came from."""
         dl_headers = {k: v for k, v in headers.items() if isinstance(v, str)}
         dl_headers |= {
@@ -230,4 +242,3 @@ def subscriptions_of(handlers: list[Handler]) -> list[tuple[str, str | None, Han
 
 
 __all__ = ["EventBus", "EventContext", "PermanentError", "subscription", "subscriptions_of"]
-

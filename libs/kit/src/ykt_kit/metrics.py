@@ -25,5 +25,7 @@ RECORDS = Counter(
     ["service", "stage", "outcome"],
 )
 AMOUNT_FEN = Counter(
-    "ykt_amount_fen_total", "Amounts in fen passing a stage, by stage and outcome.", ["service", "stage", "outcome"]
+    "ykt_amount_fen_total",
+    "Amounts in fen passing a stage, by stage and outcome.",
+    ["service", "stage", "outcome"],
 )

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-
 from ykt_contracts import MAX_MESSAGE_BYTES, Envelope, TraceContext, spec_for
 
 from .db import Database
@@ -57,7 +56,11 @@ def build_envelope(
         trace=TraceContext(traceparent=headers.get("traceparent"), tracestate=headers.get("tracestate")),
         payload=payload,
     )
-    headers |= {"ykt-event-type": spec.type, "ykt-event-version": str(spec.version), "ykt-event-id": str(env.event_id)}
+    headers |= {
+        "ykt-event-type": spec.type,
+        "ykt-event-version": str(spec.version),
+        "ykt-event-id": str(env.event_id),
+    }
     return env, headers
 
 
@@ -106,7 +109,9 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
 class OutboxRelay:
     """Publishes pending outbox rows in id order; wakes on `notify()` or every `interval` s."""
 
-    def __init__(self, db: Database, producer: AIOKafkaProducer, service: str, *, interval: float = 0.2) -> None:
+    def __init__(
+        self, db: Database, producer: AIOKafkaProducer, service: str, *, interval: float = 0.2
+    ) -> None:
         self.db = db
         self.producer = producer
         self.service = service
@@ -140,7 +145,9 @@ class OutboxRelay:
                 futures.append(fut)
             await asyncio.gather(*futures)
             await s.execute(
-                sa.update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(published_at=sa.func.now())
+                sa.update(OUTBOX)
+                .where(OUTBOX.c.id.in_([r.id for r in rows]))
+                .values(published_at=sa.func.now())
             )
         for row in rows:
             EVENTS_PUBLISHED.labels(self.service, row.topic).inc()
@@ -148,7 +155,9 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         async with self.db.transaction() as s:
-            n = (await s.execute(sa.select(sa.func.count()).where(OUTBOX.c.published_at.is_(None)))).scalar_one()
+            n = (
+                await s.execute(sa.select(sa.func.count()).where(OUTBOX.c.published_at.is_(None)))
+            ).scalar_one()
         OUTBOX_BACKLOG.labels(self.service).set(n)
         return int(n)
 
@@ -182,7 +191,11 @@ class OutboxRelay:
 
 
 async def pending_count(session: AsyncSession) -> int:
-    return int((await session.execute(sa.select(sa.func.count()).where(OUTBOX.c.published_at.is_(None)))).scalar_one())
+    return int(
+        (
+            await session.execute(sa.select(sa.func.count()).where(OUTBOX.c.published_at.is_(None)))
+        ).scalar_one()
+    )
 
 
 def dumps(obj: Any) -> bytes:

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .config import KitSettings
@@ -41,6 +40,7 @@ def create_service_app(
     background: Sequence[Background] = (),
     title: str | None = None,
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    messaging: bool = True,
 ) -> FastAPI:
     """Build a service's app; nothing touches the network until the app starts."""
 
@@ -51,12 +51,14 @@ def create_service_app(
         if migrations is not None:
             await asyncio.to_thread(upgrade, settings.database_url, schema, migrations)
         db = Database(settings.sqlalchemy_url, schema)
-        bus = EventBus(service=name, bootstrap=settings.kafka_bootstrap, db=db)
+        bus = EventBus(service=name, bootstrap=settings.kafka_bootstrap, db=db) if messaging else None
         for event_type, consumer, fn in subscriptions_of(list(handlers)):
+            assert bus is not None, "handlers need messaging"
             bus.subscribe(event_type, fn, consumer=consumer)
         app.state.db = db
         app.state.bus = bus
-        await bus.start()
+        if bus is not None:
+            await bus.start()
         if on_startup is not None:
             await on_startup(app)
         tasks = [asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background]
@@ -67,7 +69,8 @@ def create_service_app(
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await bus.stop()
+            if bus is not None:
+                await bus.stop()
             await db.dispose()
             log.info("service stopped")
 
@@ -84,14 +87,19 @@ def create_service_app(
     @app.get("/health/ready", tags=["health"])
     async def ready(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
-        for check, fn in (("database", request.app.state.db.ping), ("broker", request.app.state.bus.ping)):
+        probes = [("database", request.app.state.db.ping)]
+        if request.app.state.bus is not None:
+            probes.append(("broker", request.app.state.bus.ping))
+        for check, fn in probes:
             try:
                 ok = await asyncio.wait_for(fn(), timeout=5)
                 checks[check] = "ok" if ok else "down"
             except Exception as exc:  # readiness reports, never raises
                 checks[check] = f"down: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if healthy else "down", "checks": checks}, status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"status": "ok" if healthy else "down", "checks": checks}, status_code=200 if healthy else 503
+        )
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def metrics() -> Response:
@@ -112,7 +120,9 @@ def _install_tracing_middleware(app: FastAPI, name: str) -> None:
             return await call_next(request)
         ctx = extract_context(dict(request.headers))
         route = request.url.path
-        with tracer.start_as_current_span(f"{request.method} {route}", context=ctx, kind=SpanKind.SERVER) as span:
+        with tracer.start_as_current_span(
+            f"{request.method} {route}", context=ctx, kind=SpanKind.SERVER
+        ) as span:
             span.set_attribute("http.request.method", request.method)
             span.set_attribute("url.path", route)
             response = await call_next(request)

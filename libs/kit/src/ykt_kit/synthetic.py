@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from .idcard import make
 
 # Common surnames and given-name characters; combinations are invented.
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国文玉兰红梅志强春燕海燕晓东云飞德华"
 
 
@@ -37,7 +39,9 @@ class Person:
     village: str
 
 
-def person(rng: random.Random, *, area: str, town_code: str, village: str, bank_code: str, serial: int) -> Person:
+def person(
+    rng: random.Random, *, area: str, town_code: str, village: str, bank_code: str, serial: int
+) -> Person:
     """One synthetic person; `serial` keeps ID numbers unique within a generated population."""
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
     id_number = make(area, born, serial % 1000)
@@ -60,7 +64,14 @@ def population(
     while len(out) < n:
         serial += 1
         town, village = towns[serial % len(towns)]
-        p = person(rng, area=area, town_code=town, village=village, bank_code=bank_codes[serial % len(bank_codes)], serial=serial)
+        p = person(
+            rng,
+            area=area,
+            town_code=town,
+            village=village,
+            bank_code=bank_codes[serial % len(bank_codes)],
+            serial=serial,
+        )
         if p.id_number in seen:
             continue
         seen.add(p.id_number)

@@ -22,7 +22,9 @@ def configure_tracing(service: str, otlp_endpoint: str | None, extra: SpanProces
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint}/v1/traces")))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint}/v1/traces"))
+        )
     if extra is not None:
         provider.add_span_processor(extra)
     trace.set_tracer_provider(provider)

@@ -13,7 +13,6 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from pydantic import BaseModel
-
 from ykt_contracts import EVENTS, Envelope, spec_for
 
 from .actor import Actor, Role
@@ -34,7 +33,11 @@ def actor_headers(secret: str, role: Role, org: str, user: str = "tester") -> di
 
 
 async def publish(
-    bootstrap: str, *payloads: BaseModel, correlation_id: str, producer: str = "test", event_id: uuid.UUID | None = None
+    bootstrap: str,
+    *payloads: BaseModel,
+    correlation_id: str,
+    producer: str = "test",
+    event_id: uuid.UUID | None = None,
 ) -> list[Envelope]:
     """Publish payloads to their topics, wrapped as the producing service would."""
     prod = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -74,7 +77,9 @@ class EventRecorder:
         await self._consumer.start()
         await self._consumer.topics()  # loads the cluster metadata (partitions per topic)
         parts = [
-            TopicPartition(t, p) for t in self.topics for p in sorted(self._consumer.partitions_for_topic(t) or [])
+            TopicPartition(t, p)
+            for t in self.topics
+            for p in sorted(self._consumer.partitions_for_topic(t) or [])
         ]
         if not parts:
             await self._consumer.stop()
@@ -101,10 +106,17 @@ class EventRecorder:
                 self._changed.notify_all()
 
     def of(self, event_type: str, correlation_id: str | None = None) -> list[Envelope]:
-        return [e for t, e, _ in self.events if t == event_type and (correlation_id is None or e.correlation_id == correlation_id)]
+        return [
+            e
+            for t, e, _ in self.events
+            if t == event_type and (correlation_id is None or e.correlation_id == correlation_id)
+        ]
 
     async def wait_for(
-        self, predicate: Callable[[EventRecorder], bool], timeout: float = 60.0, what: str = "events"
+        self,
+        predicate: Callable[[EventRecorder], bool],
+        timeout: float = 60.0,
+        what: str = "events",  # noqa: ASYNC109
     ) -> None:
         """Wait until `predicate(self)` holds (re-checked on every new event)."""
 
@@ -116,4 +128,6 @@ class EventRecorder:
             await asyncio.wait_for(_wait(), timeout)
         except TimeoutError as exc:
             seen = sorted({t for t, _, _ in self.events})
-            raise AssertionError(f"timed out waiting for {what}; saw types {seen}, {len(self.events)} events") from exc
+            raise AssertionError(
+                f"timed out waiting for {what}; saw types {seen}, {len(self.events)} events"
+            ) from exc

@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
-
 from ykt_contracts import PARTITIONS_DEFAULT, all_topics
 
 
@@ -99,6 +98,7 @@ async def create_topics(bootstrap: str, partitions: int = PARTITIONS_DEFAULT) ->
 
 # ---------------------------------------------------------------- PostgreSQL
 
+
 def with_database(url: str, name: str) -> str:
     p = urlparse(url)
     return urlunparse(p._replace(path=f"/{name}"))
@@ -164,8 +164,11 @@ def _embedded_postgres(run_dir: Path) -> tuple[str, subprocess.Popen[bytes] | No
     port = free_port()
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
     proc = subprocess.Popen(
         [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(run_dir), "-h", "127.0.0.1"],
         stdout=open(run_dir / "postgres.log", "ab"),  # noqa: SIM115

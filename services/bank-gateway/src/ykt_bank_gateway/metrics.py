@@ -1,0 +1,32 @@
+"""Prometheus metrics of the bank side."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+BANK_REQUESTS = Counter(
+    "ykt_bank_requests_total",
+    "Requests to banks, by bank and outcome (ok, error, timeout, rejected).",
+    ["bank", "outcome"],
+)
+BANK_REQUEST_SECONDS = Histogram(
+    "ykt_bank_request_seconds",
+    "Duration of one request to a bank.",
+    ["bank"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BANK_CALLBACKS = Counter(
+    "ykt_bank_callbacks_total",
+    "Result callbacks received from banks, by bank and outcome (processed, bad_signature, invalid).",
+    ["bank", "outcome"],
+)
+BANK_RESULTS = Counter(
+    "ykt_bank_results_total",
+    "Results received from banks, by bank and outcome (settled, failed, ignored).",
+    ["bank", "outcome"],
+)
+RESULT_AMOUNT_MISMATCHES = Counter(
+    "ykt_bank_result_amount_mismatches_total",
+    "Bank results whose amount differs from the instruction's; they are ignored.",
+    ["bank"],
+)

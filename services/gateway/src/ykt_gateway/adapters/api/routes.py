@@ -1,0 +1,282 @@
+"""The operator API: every route names the roles it admits and the service that owns the data.
+
+Finance approves or returns batches and has no route that changes payment data; nobody does
+after validation: payment records are immutable in the payment service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+from ykt_kit.actor import Actor, Role
+from ykt_registry.adapters.api.schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
+
+from ..db import repository as repo
+from . import auth
+from .forward import forward
+
+router = APIRouter(prefix="/api/v1")
+
+EVERYONE = (Role.ADMIN, Role.FINANCE, Role.DEPARTMENT, Role.TOWN, Role.BANK, Role.SUPERVISOR)
+UNITS = (Role.DEPARTMENT, Role.TOWN)
+READERS = (Role.DEPARTMENT, Role.TOWN, Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)
+
+Anyone = Annotated[Actor, auth.roles(*EVERYONE)]
+Admin = Annotated[Actor, auth.roles(Role.ADMIN)]
+Unit = Annotated[Actor, auth.roles(*UNITS)]
+Reader = Annotated[Actor, auth.roles(*READERS)]
+Finance = Annotated[Actor, auth.roles(Role.FINANCE)]
+Reviewer = Annotated[Actor, auth.roles(Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)]
+TownOrAdmin = Annotated[Actor, auth.roles(Role.TOWN, Role.ADMIN)]
+PeopleReader = Annotated[Actor, auth.roles(Role.TOWN, Role.SUPERVISOR, Role.ADMIN)]
+BankReader = Annotated[Actor, auth.roles(Role.BANK, Role.FINANCE, Role.SUPERVISOR, Role.ADMIN, *UNITS)]
+Auditor = Annotated[Actor, auth.roles(Role.SUPERVISOR, Role.ADMIN)]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class ReturnIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, description="退回原因")
+    record_reasons: list[dict[str, str]] = Field(default_factory=list, description="[{record_id, reason}]")
+
+
+class FundingIn(BaseModel):
+    budget_doc_no: str = Field(min_length=1, max_length=64, description="指标文号")
+    payer_account: str | None = Field(default=None, max_length=64, description="付款账户")
+
+
+# ------------------------------------------------------------------ session
+
+
+@router.post("/auth/token", tags=["auth"], summary="登录，获取访问令牌")
+async def token(request: Request, body: LoginIn) -> dict[str, object]:
+    return await auth.login(request, body.username, body.password)
+
+
+@router.post("/auth/logout", tags=["auth"], summary="退出登录（令牌立即失效）", status_code=204)
+async def logout(request: Request, actor: Anyone) -> Response:
+    await auth.logout(request, request.state.token)
+    return Response(status_code=204)
+
+
+@router.get("/me", tags=["auth"], summary="当前用户")
+async def me(actor: Anyone) -> dict[str, str]:
+    return {"user": actor.user_id, "role": actor.role.value, "org_code": actor.org_code}
+
+
+# ------------------------------------------------------------------ reference data (registry)
+
+
+@router.get("/programs", tags=["reference"], summary="补贴项目目录")
+async def programs(request: Request, actor: Anyone) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/programs")
+
+
+@router.put("/programs", tags=["reference"], summary="维护补贴项目目录")
+async def put_programs(request: Request, actor: Admin, body: list[ProgramIn]) -> Response:
+    return await forward(
+        request, actor, "registry", "/api/v1/programs", json_body=[b.model_dump() for b in body]
+    )
+
+
+@router.get("/divisions", tags=["reference"], summary="行政区划")
+async def divisions(request: Request, actor: Anyone) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/divisions")
+
+
+@router.put("/divisions", tags=["reference"], summary="维护行政区划")
+async def put_divisions(request: Request, actor: Admin, body: list[DivisionIn]) -> Response:
+    return await forward(
+        request, actor, "registry", "/api/v1/divisions", json_body=[b.model_dump() for b in body]
+    )
+
+
+@router.get("/banks", tags=["reference"], summary="代发银行")
+async def banks(request: Request, actor: Anyone) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/banks")
+
+
+@router.put("/banks", tags=["reference"], summary="维护代发银行")
+async def put_banks(request: Request, actor: Admin, body: list[BankIn]) -> Response:
+    return await forward(
+        request, actor, "registry", "/api/v1/banks", json_body=[b.model_dump() for b in body]
+    )
+
+
+# ------------------------------------------------------------------ beneficiaries (registry)
+
+
+@router.post("/beneficiaries", tags=["beneficiaries"], summary="登记受益对象及一卡通账户")
+async def register(request: Request, actor: TownOrAdmin, body: list[PersonIn]) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/beneficiaries", content=await request.body())
+
+
+@router.get("/beneficiaries", tags=["beneficiaries"], summary="受益对象名册（脱敏）")
+async def persons(request: Request, actor: PeopleReader, limit: int = 100, offset: int = 0) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/beneficiaries")
+
+
+# ------------------------------------------------------------------ batches: steps 1-2 (registry, validation)
+
+
+@router.post("/batches", tags=["batches"], status_code=201, summary="提交发放批次（第一步）")
+async def submit(request: Request, actor: Unit, body: BatchIn) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/batches", content=await request.body())
+
+
+@router.get("/batches", tags=["batches"], summary="发放批次列表（按数据权限）")
+async def batches(
+    request: Request, actor: Reader, status: str | None = None, limit: int = 100, offset: int = 0
+) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/batches")
+
+
+@router.get("/batches/{batch_id}", tags=["batches"], summary="批次状态")
+async def batch(request: Request, actor: Reader, batch_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}")
+
+
+@router.get("/batches/{batch_id}/records", tags=["batches"], summary="批次明细（脱敏）")
+async def records(
+    request: Request,
+    actor: Reader,
+    batch_id: str,
+    status: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/records")
+
+
+@router.get("/batches/{batch_id}/verdicts", tags=["batches"], summary="校验结果（第二步）")
+async def verdicts(
+    request: Request,
+    actor: Reader,
+    batch_id: str,
+    outcome: str | None = None,
+    limit: Annotated[int, Query(le=1000)] = 500,
+    offset: int = 0,
+) -> Response:
+    scope = await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}", method="GET", params={})
+    if scope.status_code != 200:
+        return scope  # not found in the actor's scope: say no more than registry did
+    params = {"batch_id": batch_id, "outcome": outcome, "limit": limit, "offset": offset}
+    return await forward(request, actor, "validation", "/api/v1/verdicts", params=params)
+
+
+@router.post("/batches/{batch_id}/records/{record_id}/correction", tags=["batches"], summary="修正记录")
+async def correct(
+    request: Request, actor: Unit, batch_id: str, record_id: str, body: CorrectionIn
+) -> Response:
+    return await forward(
+        request,
+        actor,
+        "registry",
+        f"/api/v1/batches/{batch_id}/records/{record_id}/correction",
+        json_body=body.model_dump(exclude_none=True),
+    )
+
+
+@router.post("/batches/{batch_id}/records/{record_id}/withdrawal", tags=["batches"], summary="撤回未通过记录")
+async def withdraw(request: Request, actor: Unit, batch_id: str, record_id: str) -> Response:
+    return await forward(
+        request, actor, "registry", f"/api/v1/batches/{batch_id}/records/{record_id}/withdrawal"
+    )
+
+
+@router.post("/batches/{batch_id}/resubmission", tags=["batches"], summary="修正后重新提交校验")
+async def resubmit(request: Request, actor: Unit, batch_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/resubmission")
+
+
+@router.post("/batches/{batch_id}/sending", tags=["batches"], summary="发送财政和代发银行（第三步）")
+async def send(request: Request, actor: Unit, batch_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/sending")
+
+
+@router.post(
+    "/batches/{batch_id}/reissue",
+    tags=["batches"],
+    status_code=201,
+    summary="失败记录修正后重新发放（第五步）",
+)
+async def reissue(request: Request, actor: Unit, batch_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/reissue")
+
+
+# ------------------------------------------------------------------ steps 3-5 (payment, bank-gateway)
+
+
+@router.get("/reviews", tags=["review"], summary="待复核批次")
+async def reviews(request: Request, actor: Reviewer, status: str | None = "pending_review") -> Response:
+    return await forward(request, actor, "payment", "/api/v1/reviews")
+
+
+@router.post("/reviews/{batch_id}/approve", tags=["review"], summary="财政复核通过（不能修改数据）")
+async def approve(request: Request, actor: Finance, batch_id: str) -> Response:
+    return await forward(request, actor, "payment", f"/api/v1/reviews/{batch_id}/approve")
+
+
+@router.post("/reviews/{batch_id}/return", tags=["review"], summary="财政退回（原渠道退回，附原因）")
+async def return_batch(request: Request, actor: Finance, batch_id: str, body: ReturnIn) -> Response:
+    return await forward(
+        request, actor, "payment", f"/api/v1/reviews/{batch_id}/return", json_body=body.model_dump()
+    )
+
+
+@router.post(
+    "/batches/{batch_id}/funding", tags=["payment"], summary="提交拨款申请，资金拨付代发银行（第四步）"
+)
+async def funding(request: Request, actor: Unit, batch_id: str, body: FundingIn) -> Response:
+    return await forward(
+        request,
+        actor,
+        "payment",
+        f"/api/v1/batches/{batch_id}/funding",
+        json_body=body.model_dump(exclude_none=True),
+    )
+
+
+@router.get("/batches/{batch_id}/payment", tags=["payment"], summary="发放进度：拨付、指令、到账、失败")
+async def payment_view(request: Request, actor: Reader, batch_id: str) -> Response:
+    return await forward(request, actor, "payment", f"/api/v1/batches/{batch_id}")
+
+
+@router.get("/batches/{batch_id}/orders", tags=["payment"], summary="支付明细（脱敏，只读）")
+async def orders(
+    request: Request,
+    actor: Reader,
+    batch_id: str,
+    status: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> Response:
+    return await forward(request, actor, "payment", f"/api/v1/batches/{batch_id}/orders")
+
+
+@router.get("/instructions", tags=["bank"], summary="代发指令与银行反馈（银行只见本行）")
+async def instructions(
+    request: Request,
+    actor: BankReader,
+    batch_id: str | None = None,
+    bank_code: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> Response:
+    return await forward(request, actor, "bank_gateway", "/api/v1/instructions")
+
+
+# ------------------------------------------------------------------ audit
+
+
+@router.get("/audit", tags=["audit"], summary="操作审计日志（只读）")
+async def audit(
+    request: Request, actor: Auditor, limit: Annotated[int, Query(le=1000)] = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    async with request.app.state.db.transaction() as s:
+        return await repo.audit_entries(s, limit=limit, offset=offset)
