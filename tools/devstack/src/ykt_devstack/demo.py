@@ -273,7 +273,7 @@ def run_cycle(
     b = civil.call("POST", f"/api/v1/batches/{bid}/sending")
     passed = b["records_by_status"]["passed"]
     rep.sent = (passed["record_count"], passed["amount_fen"])
-    _wait_review(finance, bid)
+    wait_review(finance, bid)
     finance.call("POST", f"/api/v1/reviews/{bid}/approve")
     civil.wait_batch(bid, "approved")
 
@@ -306,7 +306,7 @@ def run_cycle(
         rep.reissued = (rb["declared"]["record_count"], rb["declared"]["amount_fen"])
         civil.wait_batch(rid, "validated", "needs_correction")
         civil.call("POST", f"/api/v1/batches/{rid}/sending")
-        _wait_review(finance, rid)
+        wait_review(finance, rid)
         finance.call("POST", f"/api/v1/reviews/{rid}/approve")
         civil.wait_batch(rid, "approved")
         civil.call("POST", f"/api/v1/batches/{rid}/funding", json={"budget_doc_no": "渡财社〔2026〕88号"})
@@ -315,18 +315,22 @@ def run_cycle(
         rep.reissue_paid = (s2["record_count"], s2["amount_fen"])
 
     # Step 6 公开公示: masked lists published.
-    b = civil.wait_batch(bid, "disclosed")
-    pubs = httpx.get(f"{disclosure_url}/api/public/v1/publications", timeout=30).json()
-    items = pubs.get("items", pubs) if isinstance(pubs, dict) else pubs
-    mine = {bid, rep.reissue_batch_id}
-    rep.publications = [p for p in items if p.get("batch_id") in mine]
+    pubs = httpx.get(
+        f"{disclosure_url}/api/public/v1/publications", params={"page_size": 100}, timeout=30
+    ).json()
+    by_id = {p["publication_id"]: p for p in pubs["items"]}
+    for batch_id in filter(None, (bid, rep.reissue_batch_id)):
+        path = civil.wait_batch(batch_id, "disclosed")["publication_path"] or ""
+        pub = by_id.get(path.rsplit("/", 1)[-1])
+        if pub is not None:
+            rep.publications.append({**pub, "batch_id": batch_id, "path": path})
 
     _bank_side(rep, bank_sim_url, pop)
     _check(rep, payees)
     return rep
 
 
-def _wait_review(finance: Operator, batch_id: str, timeout: float = 120.0) -> None:
+def wait_review(finance: Operator, batch_id: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         items = finance.call("GET", "/api/v1/reviews", params={"status": "pending_review"})
