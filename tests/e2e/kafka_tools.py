@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from ykt_contracts import EVENTS, all_topics
 
 
@@ -51,8 +50,8 @@ async def republish(bootstrap: str, messages: list[Message]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
-        futures = [await producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages]
-        await asyncio.gather(*futures)
+        for m in messages:  # singly: see the note in ykt_kit.outbox
+            await producer.send_and_wait(m.topic, m.value, key=m.key, headers=m.headers)
     finally:
         await producer.stop()
 
@@ -74,8 +73,10 @@ async def wait_consumers_caught_up(bootstrap: str, timeout: float = 300.0) -> No
     for spec in EVENTS.values():
         for service in spec.consumers:
             groups.setdefault(f"ykt-{service}", set()).add(spec.topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    # the committed offsets, read through a consumer of each group that never joins it
+    probes = {g: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=g, enable_auto_commit=False) for g in groups}
+    for probe in probes.values():
+        await probe.start()
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -83,16 +84,16 @@ async def wait_consumers_caught_up(bootstrap: str, timeout: float = 300.0) -> No
             ends = await end_offsets(bootstrap)
             behind = []
             for group, topics in groups.items():
-                committed = await admin.list_consumer_group_offsets(group)
                 for tp, end in ends.items():
                     if tp.topic in topics and end > 0:
-                        meta = committed.get(tp)
-                        if meta is None or meta.offset < end:
-                            behind.append(f"{group}:{tp.topic}[{tp.partition}]")
+                        committed = await probes[group].committed(tp) or 0
+                        if committed < end:
+                            behind.append(f"{group}:{tp.topic}[{tp.partition}] {committed}/{end}")
             if not behind:
                 return
             if loop.time() > deadline:
                 raise AssertionError(f"consumers still behind: {behind[:10]}")
             await asyncio.sleep(0.5)
     finally:
-        await admin.close()
+        for probe in probes.values():
+            await probe.stop()
