@@ -1,0 +1,1 @@
+"""Payment domain: batch and order states, readiness for review, errors (no I/O)."""

@@ -1,0 +1,17 @@
+"""`python -m ykt_validation` runs the service under uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from .config import Settings
+from .main import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()
