@@ -31,6 +31,16 @@ def configure_tracing(service: str, otlp_endpoint: str | None, extra: SpanProces
     _configured = True
 
 
+def add_span_processor(processor: SpanProcessor) -> None:
+    """Attach another processor (e.g. an in-memory exporter in tests) to the installed provider."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        configure_tracing("test", None)
+        provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    provider.add_span_processor(processor)
+
+
 def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 

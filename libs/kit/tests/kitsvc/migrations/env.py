@@ -1,0 +1,3 @@
+from ykt_kit.migrations import run_env
+
+run_env()
