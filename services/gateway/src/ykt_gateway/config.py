@@ -27,6 +27,7 @@ class Settings(KitSettings):
     seed_demo_users: bool = True
     demo_password: str = DEV_DEMO_PASSWORD
     upstream_timeout_seconds: float = 120.0
+    redis_prefix: str = "ykt:gw:"
 
     @model_validator(mode="after")
     def _no_demo_users_in_production(self) -> Settings:

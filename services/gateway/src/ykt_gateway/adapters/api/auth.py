@@ -20,14 +20,14 @@ from ..db import repository as repo
 bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 获取令牌")
 
 
-def _key(token: str) -> str:
-    return "ykt:gw:token:" + hashlib.sha256(token.encode()).hexdigest()
+def _key(request: Request, token: str) -> str:
+    return f"{request.app.state.settings.redis_prefix}token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 async def login(request: Request, username: str, password: str) -> dict[str, object]:
     settings = request.app.state.settings
     redis: Redis = request.app.state.redis
-    fails_key = f"ykt:gw:fails:{hashlib.sha256(username.encode()).hexdigest()}"
+    fails_key = f"{settings.redis_prefix}fails:{hashlib.sha256(username.encode()).hexdigest()}"
     if int(await redis.get(fails_key) or 0) >= settings.max_failed_logins:
         raise DomainError("登录失败次数过多，账户已临时锁定，请稍后再试", code="ACCOUNT_LOCKED", status=429)
     async with request.app.state.db.transaction() as s:
@@ -45,7 +45,7 @@ async def login(request: Request, username: str, password: str) -> dict[str, obj
         "name": u.display_name,
         "org_name": u.org_name,
     }
-    await redis.set(_key(token), orjson.dumps(actor), ex=settings.token_ttl_seconds)
+    await redis.set(_key(request, token), orjson.dumps(actor), ex=settings.token_ttl_seconds)
     return {
         "access_token": token,
         "token_type": "bearer",
@@ -58,7 +58,7 @@ async def login(request: Request, username: str, password: str) -> dict[str, obj
 
 
 async def logout(request: Request, token: str) -> None:
-    await request.app.state.redis.delete(_key(token))
+    await request.app.state.redis.delete(_key(request, token))
 
 
 async def authenticated(
@@ -67,7 +67,7 @@ async def authenticated(
     """The actor behind the bearer token, or 401."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized("请先登录", code="TOKEN_MISSING")
-    raw = await request.app.state.redis.get(_key(creds.credentials))
+    raw = await request.app.state.redis.get(_key(request, creds.credentials))
     if raw is None:
         raise Unauthorized("登录已过期或令牌无效，请重新登录", code="TOKEN_INVALID")
     data = orjson.loads(raw)
