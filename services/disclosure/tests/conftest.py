@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 from ykt_contracts import (
+    MAX_RECORDS_PER_CHUNK,
     BatchCompletedV1,
     Envelope,
     PaymentSettledV1,
@@ -110,30 +111,9 @@ class Service:
         )
 
 
-@pytest.fixture(scope="module")
-async def disclosure(database_url: str, redis_url: str, kafka_bootstrap: str) -> AsyncIterator[Service]:
-    """The service, started once per test module: joining a consumer group on the embedded broker
-    takes seconds per subscriber, and tests stay independent through fresh batch ids.
-
-    `platform_env` is function-scoped, so its variables are set here the same way, only while the
-    settings are read (nothing leaks into other tests)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "YKT_ENV": "development",
-        }.items():
-            mp.setenv(key, value)
-        settings = Settings()
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Service(app=app, client=client, outcomes=Outcomes(app.state.bus), bootstrap=kafka_bootstrap)
-
-
 @pytest.fixture
-async def fresh_disclosure(platform_env: dict[str, str], kafka_bootstrap: str) -> AsyncIterator[Service]:
-    """The service started for one test only, exactly as the conventions describe."""
+async def disclosure(platform_env: dict[str, str], kafka_bootstrap: str) -> AsyncIterator[Service]:
+    """The service running in-process for one test, against the session's PostgreSQL and broker."""
     app = create_app(Settings())
     async with running(app) as client:
         yield Service(app=app, client=client, outcomes=Outcomes(app.state.bus), bootstrap=kafka_bootstrap)
@@ -159,7 +139,7 @@ class Batch:
     def amount_fen(self) -> int:
         return sum(r.amount_fen for r in self.records)
 
-    def settled(self, size: int = 200) -> list[PaymentSettledV1]:
+    def settled(self, size: int = MAX_RECORDS_PER_CHUNK) -> list[PaymentSettledV1]:
         out = []
         for i in range(0, len(self.records), size):
             part = self.records[i : i + size]

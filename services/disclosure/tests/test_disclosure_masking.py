@@ -60,7 +60,7 @@ def test_disclosure_row_holds_nothing_in_full() -> None:
     record = SettledRecord(
         end_to_end_id="r-1",
         record_id="r-1",
-        person_key="k" * 64,
+        person_key="ab" * 32,
         name="欧阳𠮷娜",
         id_number="500104199001011234",
         program_code="HM10",

@@ -12,13 +12,12 @@ from ykt_kit.testing import EventRecorder
 
 
 async def test_settled_chunks_then_completed_publish_once_with_masked_pages(
-    fresh_disclosure, batch_of: Callable, kafka_bootstrap: str
+    disclosure, batch_of: Callable, kafka_bootstrap: str
 ) -> None:
-    disclosure = fresh_disclosure
-    batch = batch_of(230)  # two payment.settled chunks: 200 + 30
+    batch = batch_of(230)  # three payment.settled chunks: 100 + 100 + 30
     async with EventRecorder(kafka_bootstrap, "disclosure.published") as rec:
         settled = batch.settled()
-        assert len(settled) == 2
+        assert len(settled) == 3
         await disclosure.publish(*settled, batch.completed(), batch_id=batch.batch_id)
         await rec.wait_for(
             lambda r: r.of("disclosure.published", batch.batch_id), what="disclosure.published"

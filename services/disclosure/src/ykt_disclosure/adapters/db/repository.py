@@ -100,8 +100,7 @@ async def insert_publication(session: AsyncSession, *, publication: Publication)
 # ------------------------------------------------------------------ public reads
 
 
-def _publication(row: sa.Row) -> Publication:  # type: ignore[type-arg]
-    m = row._mapping
+def _publication(m: sa.RowMapping) -> Publication:
     return Publication(
         publication_id=m["publication_id"],
         batch_id=m["batch_id"],
@@ -168,7 +167,7 @@ async def list_current(
         .limit(limit)
         .offset(offset)
     )
-    return [_publication(r) for r in (await session.execute(stmt)).all()]
+    return [_publication(r) for r in (await session.execute(stmt)).mappings().all()]
 
 
 async def current_periods(session: AsyncSession, *, now: datetime) -> list[str]:
@@ -184,8 +183,10 @@ async def current_periods(session: AsyncSession, *, now: datetime) -> list[str]:
 
 async def get_publication(session: AsyncSession, *, publication_id: uuid.UUID) -> Publication | None:
     row = (
-        await session.execute(sa.select(*_PUBLICATION_COLUMNS).where(P.c.publication_id == publication_id))
-    ).first()
+        (await session.execute(sa.select(*_PUBLICATION_COLUMNS).where(P.c.publication_id == publication_id)))
+        .mappings()
+        .first()
+    )
     return _publication(row) if row else None
 
 
