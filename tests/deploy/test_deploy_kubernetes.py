@@ -201,8 +201,8 @@ def test_ingress_routes_the_api_host_to_gateway_public_to_disclosure_and_bank_ca
     public = [(host, path) for (host, path), name in backends.items() if name == "disclosure"]
     assert len(api) == 1
     assert api[0].startswith("api.")
-    assert len(public) == 1
-    assert public[0][1] == "/public"
+    assert sorted(path for _, path in public) == ["/api/public", "/public"]  # pages and the kiosk/WeChat JSON
+    assert len({host for host, _ in public}) == 1
     callbacks = [(host, path) for (host, path), name in backends.items() if name == "bank-gateway"]
     assert [path for _host, path in callbacks] == ["/bank-callbacks"]
     source_range = ingresses["bank-gateway-callbacks"]["metadata"]["annotations"]
