@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 from ykt_bank_gateway.testing import account_book, instructed_chunks, payees
+from ykt_contracts import MAX_RECORDS_PER_CHUNK
 from ykt_kit.actor import Role
 from ykt_kit.masking import mask_account, mask_name
 from ykt_kit.testing import EventRecorder, actor_headers, publish
@@ -33,7 +34,7 @@ async def test_bankgw_instructed_batch_is_paid_and_reported(
     chunks = instructed_chunks(cq, batch_id=batch_id, bank_code="CQRCB") + instructed_chunks(
         ic, batch_id=batch_id, bank_code="ICBC"
     )
-    assert [c.chunk.count for c in chunks] == [3, 3, 3, 1]
+    assert [c.chunk.count for c in chunks] == [5] * 5 + [1]
 
     async with EventRecorder(kafka_bootstrap, "payment.settled", "payment.failed") as rec:
         await publish(kafka_bootstrap, *chunks, correlation_id=batch_id, producer="payment")
@@ -55,12 +56,13 @@ async def test_bankgw_instructed_batch_is_paid_and_reported(
     for env in settled_events + failed_events:
         payload = env.payload
         assert env.producer == "bank-gateway"
-        assert 1 <= len(payload["records"]) <= 200
+        assert 1 <= len(payload["records"]) <= MAX_RECORDS_PER_CHUNK
         assert payload["totals"] == {
             "record_count": len(payload["records"]),
             "amount_fen": sum(r["amount_fen"] for r in payload["records"]),
         }
-    assert max(len(env.payload["records"]) for env in settled_events) == 200  # a callback of 250 split in two
+    # a callback of 250 results is split into events of at most one chunk each
+    assert max(len(env.payload["records"]) for env in settled_events) == MAX_RECORDS_PER_CHUNK
 
     settled = [r | {"bank": e.payload["bank_code"]} for e in settled_events for r in e.payload["records"]]
     failed = [r | {"bank": e.payload["bank_code"]} for e in failed_events for r in e.payload["records"]]

@@ -60,7 +60,7 @@ def _changed(i: int, batch_id: str, status: str) -> ChangedInstruction:
         end_to_end_id=f"e2e-{i:04d}",
         record_id=f"e2e-{i:04d}",
         batch_id=batch_id,
-        person_key="k" * 64,
+        person_key="c" * 64,
         name="张三",
         id_number="500104198001010011",
         program_code="HM10",
@@ -76,7 +76,7 @@ def _changed(i: int, batch_id: str, status: str) -> ChangedInstruction:
     )
 
 
-def test_bankgw_result_events_hold_at_most_200_records_with_their_totals() -> None:
+def test_bankgw_result_events_hold_at_most_one_chunk_of_records_with_their_totals() -> None:
     rows = [_changed(i, "A", "settled") for i in range(450)] + [
         _changed(i, "A", "failed") for i in range(450, 453)
     ]
@@ -84,9 +84,7 @@ def test_bankgw_result_events_hold_at_most_200_records_with_their_totals() -> No
     events = result_events("CQRCB", reversed(rows))
     assert set(events) == {"A", "B"}
     a = events["A"]
-    assert [(e.type, len(e.records)) for e in a] == [
-        ("payment.settled", 200),
-        ("payment.settled", 200),
+    assert [(e.type, len(e.records)) for e in a] == [("payment.settled", 100)] * 4 + [
         ("payment.settled", 50),
         ("payment.failed", 3),
     ]
@@ -96,8 +94,8 @@ def test_bankgw_result_events_hold_at_most_200_records_with_their_totals() -> No
         assert e.totals == Totals(
             record_count=len(e.records), amount_fen=sum(r.amount_fen for r in e.records)
         )
-    assert [r.end_to_end_id for e in a[:3] for r in e.records] == [f"e2e-{i:04d}" for i in range(450)]
-    assert a[3].records[0].reason_code == "ACCOUNT_CLOSED"
+    assert [r.end_to_end_id for e in a[:5] for r in e.records] == [f"e2e-{i:04d}" for i in range(450)]
+    assert a[5].records[0].reason_code == "ACCOUNT_CLOSED"
     assert [(e.type, len(e.records)) for e in events["B"]] == [("payment.settled", 10)]
     assert result_events("CQRCB", []) == {}
 

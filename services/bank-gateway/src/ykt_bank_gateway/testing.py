@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from ykt_contracts import Totals
+from ykt_contracts import MAX_RECORDS_PER_CHUNK, Totals
 from ykt_contracts.chunking import chunked, totals_of
 from ykt_contracts.events import Instruction, PaymentInstructedV1
 from ykt_kit.crypto import PiiCipher
@@ -149,7 +149,7 @@ def instructed_chunks(
     unit_code: str = "DEPT-CIVIL",
     program_code: str = "HM10",
     period: str = "2024-05",
-    chunk_size: int = 200,
+    chunk_size: int = MAX_RECORDS_PER_CHUNK,
 ) -> list[PaymentInstructedV1]:
     """The payment.instructed chunks payment would send to one bank for these payees."""
     instructions = [

@@ -1,5 +1,5 @@
 """Pure rules: control totals of incoming chunks, the bank memo, back-off, and turning changed
-instructions into settled/failed events of at most 200 records each."""
+instructions into settled/failed events of at most MAX_RECORDS_PER_CHUNK records each."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def _parts(items: Sequence[T], size: int = MAX_RECORDS_PER_CHUNK) -> Iterable[Se
 def result_events(
     bank_code: str, changed: Iterable[ChangedInstruction]
 ) -> dict[str, list[PaymentSettledV1 | PaymentFailedV1]]:
-    """Events per batch id: settled and failed records, at most 200 per event, totals = records."""
+    """Events per batch id: settled and failed records, at most MAX_RECORDS_PER_CHUNK per event, totals = records."""
     by_batch: dict[str, list[ChangedInstruction]] = defaultdict(list)
     for row in changed:
         by_batch[row.batch_id].append(row)
