@@ -145,13 +145,15 @@ async def _claim_enjoyment(repo: Repository, submitted: BatchSubmittedV1, decisi
     first, later = first_per_person(records, [i for i, d in enumerate(decisions) if d.passed])
     for i in later:
         decisions[i] = DUPLICATE
-    # A later round re-decides its records: a claim is kept only by a record that still passes
-    # for the same person, so the ledger follows the latest verdict.
-    await repo.release_stale(
-        **where,
-        record_ids=[r.record_id for r in records],
-        keep=[(records[i].record_id, records[i].person_key) for i in first],
-    )
+    if submitted.round > 1:
+        # A later round re-decides its records: a claim is kept only by a record that still
+        # passes for the same person, so the ledger follows the latest verdict. (A first round's
+        # records are new; a first round delivered again is decided the same way.)
+        await repo.release_stale(
+            **where,
+            record_ids=[r.record_id for r in records],
+            keep=[(records[i].record_id, records[i].person_key) for i in first],
+        )
 
     pending = first
     for _ in range(MAX_CLAIM_ATTEMPTS):

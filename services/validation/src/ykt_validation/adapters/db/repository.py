@@ -52,8 +52,9 @@ _TAKE_OVER = sa.text(
 _RELEASE_STALE = sa.text(
     """
     DELETE FROM enjoyment_ledger AS l
-    WHERE l.program_code = :program_code AND l.period = :period
-      AND l.record_id = ANY(CAST(:record_ids AS text[]))
+    USING unnest(CAST(:record_ids AS text[])) AS c(record_id)
+    WHERE l.record_id = c.record_id
+      AND l.program_code = :program_code AND l.period = :period
       AND NOT EXISTS (
         SELECT 1
         FROM unnest(CAST(:keep_record_ids AS text[]), CAST(:keep_person_keys AS text[])) AS k(record_id, person_key)
