@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from ykt_contracts import EVENTS, all_topics
+from ykt_kit.testing import topic_partitions
 
 
 @dataclass
@@ -22,12 +23,7 @@ async def read_all(bootstrap: str, topics: list[str] | None = None) -> list[Mess
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        parts = [
-            TopicPartition(t, p)
-            for t in (topics or all_topics())
-            for p in sorted(consumer.partitions_for_topic(t) or [])
-        ]
+        parts = await topic_partitions(consumer, topics or all_topics())
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -60,8 +56,7 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        parts = [TopicPartition(t, p) for t in all_topics() for p in consumer.partitions_for_topic(t) or []]
+        parts = await topic_partitions(consumer, all_topics())
         return dict(await consumer.end_offsets(parts))
     finally:
         await consumer.stop()
@@ -74,7 +69,9 @@ async def wait_consumers_caught_up(bootstrap: str, timeout: float = 300.0) -> No
         for service in spec.consumers:
             groups.setdefault(f"ykt-{service}", set()).add(spec.topic)
     # the committed offsets, read through a consumer of each group that never joins it
-    probes = {g: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=g, enable_auto_commit=False) for g in groups}
+    probes = {
+        g: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=g, enable_auto_commit=False) for g in groups
+    }
     for probe in probes.values():
         await probe.start()
     try:

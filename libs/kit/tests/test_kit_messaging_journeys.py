@@ -22,7 +22,7 @@ from ykt_kit.messaging import EventContext, subscription
 from ykt_kit.outbox import add_events
 from ykt_kit.service import create_service_app
 from ykt_kit.telemetry import add_span_processor
-from ykt_kit.testing import EventRecorder, publish, running
+from ykt_kit.testing import EventRecorder, publish, running, topic_partitions
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).parent / "kitsvc" / "migrations"
@@ -138,10 +138,7 @@ async def test_offset_is_committed_only_after_the_handler_commits(app: FastAPI, 
     )
     await probe.start()
     try:
-        await probe.topics()
-        parts = [
-            TopicPartition("ykt.batch.sent", p) for p in sorted(probe.partitions_for_topic("ykt.batch.sent"))
-        ]
+        parts = await topic_partitions(probe, ["ykt.batch.sent"])
         async with EventRecorder(kafka_bootstrap, "batch.sent") as rec:
             await publish(kafka_bootstrap, sent(bid), correlation_id=bid)
             await rec.wait_for(lambda r: bool(r.of("batch.sent", bid)))
@@ -207,10 +204,7 @@ async def test_unreadable_message_goes_to_dead_letter_and_the_next_one_is_proces
     dlq = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
     await dlq.start()
     try:
-        await dlq.topics()
-        parts = [
-            TopicPartition(DEAD_LETTER_TOPIC, p) for p in dlq.partitions_for_topic(DEAD_LETTER_TOPIC) or []
-        ]
+        parts = await topic_partitions(dlq, [DEAD_LETTER_TOPIC])
         dlq.assign(parts)
         await dlq.seek_to_beginning(*parts)
         ends = await dlq.end_offsets(parts)

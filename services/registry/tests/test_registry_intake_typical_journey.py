@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ykt_contracts import BatchValidatedV1, ChunkInfo, RecordVerdict, Totals
+from ykt_contracts import MAX_RECORDS_PER_CHUNK, BatchValidatedV1, ChunkInfo, RecordVerdict, Totals
 from ykt_contracts.reference import PROGRAMS, TOWNS
 from ykt_kit import synthetic
 from ykt_kit.actor import Role
@@ -66,9 +66,10 @@ async def test_submitted_batch_travels_as_chunks_with_declared_totals(client: ht
     assert batch["status"] == "validating"
     assert batch["records_by_status"]["submitted"] == {"record_count": 450, "amount_fen": 450 * 50_000}
     async with EventRecorder(kafka_bootstrap, "batch.submitted") as rec:
-        await rec.wait_for(lambda x: len(x.of("batch.submitted", batch["batch_id"])) == 3, what="3 chunks")
+        await rec.wait_for(lambda x: len(x.of("batch.submitted", batch["batch_id"])) == 5, what="5 chunks")
         chunks = [e.payload for e in rec.of("batch.submitted", batch["batch_id"])]
-    assert sorted(c["chunk"]["index"] for c in chunks) == [0, 1, 2]
+    assert sorted(c["chunk"]["index"] for c in chunks) == [0, 1, 2, 3, 4]
+    assert max(len(c["records"]) for c in chunks) == MAX_RECORDS_PER_CHUNK
     assert sum(c["chunk"]["totals"]["record_count"] for c in chunks) == 450
     assert sum(c["chunk"]["totals"]["amount_fen"] for c in chunks) == 450 * 50_000
     assert all(c["round_totals"] == {"record_count": 450, "amount_fen": 450 * 50_000} for c in chunks)

@@ -60,6 +60,17 @@ async def publish(
     return out
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, with the consumer's metadata made to track them first.
+
+    A consumer without a subscription tracks no topics, so its metadata may not list them."""
+    await consumer._client.set_topics(topics)
+    missing = [t for t in topics if not consumer.partitions_for_topic(t)]
+    if missing:
+        raise RuntimeError(f"topics not in the broker's metadata: {missing}")
+    return [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
+
+
 class EventRecorder:
     """Reads topics from the beginning in the background; tests wait for what they expect."""
 
@@ -75,15 +86,7 @@ class EventRecorder:
         # no consumer group: partitions assigned by hand, so there is no group join to wait for
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await self._consumer.start()
-        await self._consumer.topics()  # loads the cluster metadata (partitions per topic)
-        parts = [
-            TopicPartition(t, p)
-            for t in self.topics
-            for p in sorted(self._consumer.partitions_for_topic(t) or [])
-        ]
-        if not parts:
-            await self._consumer.stop()
-            raise RuntimeError(f"topics not found: {self.topics}")
+        parts = await topic_partitions(self._consumer, self.topics)
         self._consumer.assign(parts)
         await self._consumer.seek_to_beginning(*parts)
         self._task = asyncio.create_task(self._run())
