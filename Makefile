@@ -27,6 +27,9 @@ lint: env
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+bench: env ## one large batch through the whole platform, timed per stage (BENCH_RECORDS=20000)
+	$(PY) -m ykt_devstack.bench --records $${BENCH_RECORDS:-20000}
+
 contracts: env ## rewrite the checked-in JSON Schemas and AsyncAPI document from the models
 	$(PY) -m ykt_contracts.export
 

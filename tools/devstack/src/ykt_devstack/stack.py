@@ -106,7 +106,8 @@ class Stack:
         pids = [p.pid for p in self.procs.values()] + [p.pid for p in self._infra]
         if self._broker is not None:
             pids.append(self._broker.process.pid)
-        (self.run_dir / "pids").write_text("\n".join(str(p) for p in pids) + "\n")
+        lines = [f"main {os.getpid()}"] + [f"group {p}" for p in pids]
+        (self.run_dir / "pids").write_text("\n".join(lines) + "\n")
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -155,27 +156,31 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
 
 
 def stop_from_pidfile(run_dir: Path) -> int:
-    """`make stop`: end every process group recorded by a running `make run`."""
+    """`make stop`: ask the running `make run` to stop, then end every process group it recorded."""
     pidfile = run_dir / "pids"
     if not pidfile.exists():
         return 0
-    n = 0
-    for line in pidfile.read_text().split():
-        pid = int(line)
+    entries = [line.split() for line in pidfile.read_text().splitlines() if line.strip()]
+    main = [int(pid) for kind, pid in entries if kind == "main"]
+    groups = [int(pid) for kind, pid in entries if kind == "group"]
+    for pid in main:  # it stops its own children in order and removes the pidfile
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
-            n += 1
-    deadline = time.monotonic() + 15
-    for line in pidfile.read_text().split():
-        pid = int(line)
+            os.kill(pid, signal.SIGTERM)
+    _wait_gone(main + groups, 30)
+    for pid in groups:  # whatever is left, e.g. after `make run` itself was killed hard
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        pidfile.unlink()
+    return len(groups)
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for pid in pids:
         while time.monotonic() < deadline:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 break
             time.sleep(0.1)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-    pidfile.unlink()
-    return n
