@@ -3,12 +3,17 @@ payment.instructed chunks, a bank that is down and comes back, callbacks that ne
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from prometheus_client import REGISTRY
+from ykt_bank_gateway import service
+from ykt_bank_gateway.adapters.db import repository as repo
 from ykt_bank_gateway.testing import account_book, bound_socket, instructed_chunks, payees, sign, url_of
 from ykt_contracts import ChunkInfo, Totals
 from ykt_kit.testing import EventRecorder, publish
@@ -154,6 +159,80 @@ async def test_bankgw_callback_changes_open_instructions_once(start_gateway, kaf
         wrong_amount.end_to_end_id: "new",
         elsewhere.end_to_end_id: "new",
     }
+
+
+@pytest.mark.parametrize("outcome", ["sent", "send_failed"])
+async def test_bankgw_dispatcher_and_callback_on_the_same_rows_do_not_deadlock(
+    start_gateway, outcome: str
+) -> None:
+    """The bank may call back while the dispatcher is still marking the request's rows sent (or
+    failed, after a timeout the bank did not notice). Both lock the same rows; whatever plan the
+    dispatcher's UPDATE gets, PostgreSQL must never have to abort one of them as a deadlock."""
+    bank = fresh_bank()  # served by no adapter: the dispatcher itself never touches these rows
+    gw = await start_gateway(bank_url=url_of(bound_socket(listen=False)), banks=["CQRCB"])
+    db, cipher = gw.app.state.db, gw.app.state.cipher
+    batch_id = str(uuid.uuid4())
+    # stored in descending id order, so that a sequential scan meets them in the reverse of id order
+    ps = sorted(payees(300, bank_code=bank), key=lambda p: p.end_to_end_id, reverse=True)
+    for chunk in instructed_chunks(ps, batch_id=batch_id, bank_code=bank):
+        async with db.transaction() as s:
+            await service.record_instructed(s, chunk, cipher=cipher)
+    ids = sorted(p.end_to_end_id for p in ps)
+
+    async def lock_waiters() -> int:
+        async with db.transaction() as s:
+            stmt = sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')"
+            )
+            return int((await s.execute(stmt)).scalar_one())
+
+    async def until_lock_waiters(n: int) -> None:
+        async with asyncio.timeout(30):
+            while await lock_waiters() < n:  # noqa: ASYNC110 - polling the server, no event to await
+                await asyncio.sleep(0.02)
+
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def earlier_callback() -> None:  # holds the lowest id until released
+        async with db.transaction() as s:
+            await repo.lock_for_results(s, bank_code=bank, ids=ids[:1])
+            held.set()
+            await release.wait()
+
+    async def callback() -> None:
+        async with db.transaction() as s:
+            await repo.lock_for_results(s, bank_code=bank, ids=ids)
+
+    async def dispatcher() -> int:
+        async with db.transaction() as s:
+            # visit the rows in heap order, as the planner may choose to
+            await s.execute(sa.text("SET LOCAL enable_indexscan = off"))
+            await s.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+            if outcome == "sent":
+                return await repo.mark_sent(s, ids=ids, query_after_seconds=900)
+            return await repo.mark_send_failed(s, ids=ids, base=0.05, cap=0.5)
+
+    first = asyncio.create_task(earlier_callback())
+    await held.wait()
+    # the callback waits at the lowest id holding nothing; the dispatcher then locks what it can
+    # (in heap order it would take every other row first) and waits too
+    second = asyncio.create_task(callback())
+    await until_lock_waiters(1)
+    marking = asyncio.create_task(dispatcher())
+    await until_lock_waiters(2)
+    release.set()
+    async with asyncio.timeout(30):
+        _, _, marked = await asyncio.gather(first, second, marking)
+
+    rows = await gw.rows(batch_id)
+    assert len(rows) == 300
+    if outcome == "sent":
+        assert marked == 300
+        assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+    else:
+        assert marked == 1
+        assert {(r.status, r.attempts) for r in rows} == {("new", 1)}
 
 
 async def test_bankgw_redelivered_instructed_is_sent_once(

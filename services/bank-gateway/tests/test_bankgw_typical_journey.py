@@ -47,6 +47,12 @@ async def test_bankgw_instructed_batch_is_paid_and_reported(
             ),
             what="every event written for the batch",
         )
+    # a bank request is counted once its rows are marked sent, which may finish after the bank's
+    # callbacks for them (it may even wait for their row locks): wait for the counts, then check
+    # that no other request was made
+    await gw.wait_for_dispatcher(
+        lambda d: d.outcomes[("CQRCB", "ok")] >= 2 and d.outcomes[("ICBC", "ok")] >= 1
+    )
     assert gw.dispatcher.outcomes[("CQRCB", "ok")] == 2
     assert gw.dispatcher.outcomes[("ICBC", "ok")] == 1
 

@@ -109,6 +109,23 @@ async def mark_batch_complete(session: AsyncSession, *, batch_id: str, bank_code
 # ------------------------------------------------------------------ dispatcher
 
 
+async def lock_in_order(session: AsyncSession, *, ids: Sequence[str]) -> None:
+    """Row-lock these instructions in end-to-end-id order before writing them.
+
+    Bank callbacks lock the rows they settle in that order (`lock_for_results`) while the
+    dispatcher marks the same rows sent, failed or due again; a plain ``UPDATE ... WHERE id IN``
+    locks in whatever order its plan visits the rows (heap order under a sequential or bitmap
+    scan), and the two would deadlock. With one order everywhere, one of them simply waits."""
+    if not ids:
+        return
+    await session.execute(
+        sa.select(I.end_to_end_id)
+        .where(I.end_to_end_id.in_(list(ids)))
+        .order_by(I.end_to_end_id)
+        .with_for_update()
+    )
+
+
 async def due_groups(session: AsyncSession, *, banks: Sequence[str]) -> list[tuple[str, str]]:
     """One (bank, batch) group with unsent instructions due, per bank, from complete batches only."""
     stmt = sa.text(
@@ -164,6 +181,7 @@ async def claim_new(
 async def mark_sent(session: AsyncSession, *, ids: Sequence[str], query_after_seconds: float) -> int:
     """The bank took these: count the try and mark them sent. A result may have come back before
     this (the bank answers quickly and no row lock is held during the request); such rows keep it."""
+    await lock_in_order(session, ids=ids)
     is_new = I.status == "new"
     stmt = (
         sa.update(instructions)
@@ -181,6 +199,7 @@ async def mark_sent(session: AsyncSession, *, ids: Sequence[str], query_after_se
 async def mark_send_failed(session: AsyncSession, *, ids: Sequence[str], base: float, cap: float) -> int:
     """Count the failed try and put the rows back after an exponential, capped delay; returns the
     highest attempt count."""
+    await lock_in_order(session, ids=ids)
     stmt = sa.text(
         """
         UPDATE instructions
@@ -221,6 +240,7 @@ async def resend(session: AsyncSession, *, ids: Sequence[str]) -> int:
     """The bank does not know these sent instructions: make them due for sending again."""
     if not ids:
         return 0
+    await lock_in_order(session, ids=ids)
     stmt = (
         sa.update(instructions)
         .where(I.end_to_end_id.in_(list(ids)), I.status == "sent")
