@@ -4,12 +4,10 @@ for a message to be handled instead of sleeping), and builders of input events."
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import socket
 import threading
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +18,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from ykt_contracts import (
     MAX_RECORDS_PER_CHUNK,
     BatchSentV1,
@@ -37,9 +35,8 @@ from ykt_contracts import (
 from ykt_contracts.chunking import chunked, totals_of
 from ykt_contracts.reference import TOWNS
 from ykt_kit.actor import Role
-from ykt_kit.messaging import EventBus
 from ykt_kit.synthetic import population
-from ykt_kit.testing import actor_headers, publish, running
+from ykt_kit.testing import HandledEvents, actor_headers, publish, running
 from ykt_payment.config import Settings
 from ykt_payment.main import create_app
 
@@ -144,45 +141,7 @@ def closed_port_url() -> str:
 # ---------------------------------------------------------------- the service
 
 
-class Outcomes:
-    """What the service's bus did with each event id (processed, duplicate, dead_lettered),
-    recorded after the handler's transaction committed: tests wait on it instead of sleeping."""
-
-    def __init__(self, bus: EventBus) -> None:
-        self._handle = bus.handle_message
-        self.seen: dict[uuid.UUID, list[str]] = defaultdict(list)
-        self._changed = asyncio.Condition()
-        bus.handle_message = self._observed  # type: ignore[method-assign]
-
-    async def _observed(
-        self, topic: str, model: type[BaseModel], body: bytes, headers: dict[str, str], **kw: Any
-    ) -> str:
-        outcome = await self._handle(topic, model, body, headers, **kw)
-        try:
-            event_id = Envelope.model_validate_json(body).event_id
-        except ValidationError:
-            return outcome
-        async with self._changed:
-            self.seen[event_id].append(outcome)
-            self._changed.notify_all()
-        return outcome
-
-    async def wait(self, envelopes: Sequence[Envelope], *, times: int = 1, within: float = 60.0) -> list[str]:
-        """Wait until each envelope's event id was handled `times` times; their last outcomes."""
-        ids = [e.event_id for e in envelopes]
-
-        def done() -> bool:
-            return all(len(self.seen[i]) >= times for i in ids)
-
-        async def _wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(done)
-
-        try:
-            await asyncio.wait_for(_wait(), within)
-        except TimeoutError as exc:
-            raise AssertionError(f"events not handled: {[str(i) for i in ids if not done()]}") from exc
-        return [self.seen[i][-1] for i in ids]
+Outcomes = HandledEvents  # what the bus did with each event id; tests wait on it
 
 
 @dataclass

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from ykt_contracts import EVENTS, Envelope, spec_for
 
 from .actor import Actor, Role
+from .messaging import EventBus
 from .outbox import build_envelope
 
 
@@ -134,3 +136,44 @@ class EventRecorder:
             raise AssertionError(
                 f"timed out waiting for {what}; saw types {seen}, {len(self.events)} events"
             ) from exc
+
+
+class HandledEvents:
+    """What the service's bus did with each event id (processed, duplicate, dead_lettered),
+    recorded after the handler's transaction committed: tests wait on it instead of sleeping."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._handle = bus.handle_message
+        self.seen: dict[uuid.UUID, list[str]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+        bus.handle_message = self._observed  # type: ignore[method-assign]
+
+    async def _observed(
+        self, topic: str, model: type[BaseModel], body: bytes, headers: dict[str, str], **kw: Any
+    ) -> str:
+        outcome = await self._handle(topic, model, body, headers, **kw)
+        try:
+            event_id = Envelope.model_validate_json(body).event_id
+        except ValidationError:
+            return outcome
+        async with self._changed:
+            self.seen[event_id].append(outcome)
+            self._changed.notify_all()
+        return outcome
+
+    async def wait(self, envelopes: Sequence[Envelope], *, times: int = 1, within: float = 60.0) -> list[str]:
+        """Wait until each envelope's event id was handled `times` times; their last outcomes."""
+        ids = [e.event_id for e in envelopes]
+
+        def done() -> bool:
+            return all(len(self.seen[i]) >= times for i in ids)
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(done)
+
+        try:
+            await asyncio.wait_for(_wait(), within)
+        except TimeoutError as exc:
+            raise AssertionError(f"events not handled: {[str(i) for i in ids if not done()]}") from exc
+        return [self.seen[i][-1] for i in ids]
