@@ -4,11 +4,11 @@ PostgreSQL and broker, a watcher of message outcomes, and builders of input even
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +22,8 @@ from ykt_contracts import (
     MAX_RECORDS_PER_CHUNK,
     BatchCompletedV1,
     Envelope,
+    FailedRecord,
+    PaymentFailedV1,
     PaymentSettledV1,
     SettledRecord,
     Totals,
@@ -29,9 +31,16 @@ from ykt_contracts import (
 from ykt_contracts.reference import TOWNS
 from ykt_disclosure.config import Settings
 from ykt_disclosure.main import create_app
+from ykt_kit.actor import Role
+from ykt_kit.config import DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY
+from ykt_kit.crypto import PiiCipher
 from ykt_kit.messaging import EventBus
 from ykt_kit.synthetic import Person, population
-from ykt_kit.testing import publish, running
+from ykt_kit.testing import EventRecorder, actor_headers, publish, running
+
+#: The development keys every service uses in tests: person_key = CIPHER.blind_index(id number),
+#: as registry computes it.
+CIPHER = PiiCipher.from_hex(DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY)
 
 
 class Outcomes:
@@ -101,6 +110,21 @@ class Service:
         async with self.app.state.db.transaction() as s:
             return (await s.execute(sa.text(sql), params)).scalar_one()
 
+    async def publish_batch(self, batch: Batch, *extra: BaseModel) -> dict[str, Any]:
+        """Publish a batch's settled chunks, `extra` events and batch.completed; return the
+        disclosure.published payload once it is out."""
+        async with EventRecorder(self.bootstrap, "disclosure.published") as rec:
+            await self.publish(*batch.settled(), *extra, batch.completed(), batch_id=batch.batch_id)
+            await rec.wait_for(
+                lambda r: r.of("disclosure.published", batch.batch_id), what="disclosure.published"
+            )
+        [env] = rec.of("disclosure.published", batch.batch_id)
+        return dict(env.payload)
+
+    def as_actor(self, role: Role, org: str, user: str = "tester") -> dict[str, str]:
+        """Signed actor headers, as the gateway sends them."""
+        return actor_headers(self.app.state.settings.service_secret, role, org, user)
+
     async def published_count(self, batch_id: str) -> int:
         """disclosure.published rows the service ever wrote to its outbox for `batch_id`."""
         return int(
@@ -111,12 +135,23 @@ class Service:
         )
 
 
+#: The tests name their client in this header, so rate limits count per test, not per process.
+CLIENT_HEADER = "x-test-client"
+
+
+@asynccontextmanager
+async def service_running(bootstrap: str, **overrides: Any) -> AsyncIterator[Service]:
+    """The service running in-process with settings overridden (env from `platform_env`)."""
+    app = create_app(Settings(**({"client_ip_header": CLIENT_HEADER} | overrides)))
+    async with running(app) as client:
+        yield Service(app=app, client=client, outcomes=Outcomes(app.state.bus), bootstrap=bootstrap)
+
+
 @pytest.fixture
 async def disclosure(platform_env: dict[str, str], kafka_bootstrap: str) -> AsyncIterator[Service]:
     """The service running in-process for one test, against the session's PostgreSQL and broker."""
-    app = create_app(Settings())
-    async with running(app) as client:
-        yield Service(app=app, client=client, outcomes=Outcomes(app.state.bus), bootstrap=kafka_bootstrap)
+    async with service_running(kafka_bootstrap) as svc:
+        yield svc
 
 
 # ------------------------------------------------------------------ input builders
@@ -166,17 +201,59 @@ class Batch:
         )
 
 
-def make_batch(n: int, *, places: Sequence[tuple[str, str]] | None = None, seed: int | None = None) -> Batch:
+def failed(
+    batch_id: str,
+    people: Sequence[Person],
+    *,
+    program_code: str = "HM10",
+    period: str = "2025-03",
+    amount_fen: int = 50_000,
+    reason_code: str = "NAME_MISMATCH",
+    reason: str = "户名不符",
+) -> PaymentFailedV1:
+    """payment.failed for `people` (their records in `batch_id` failed at the bank)."""
+    records = [
+        FailedRecord(
+            end_to_end_id=(rid := str(uuid.uuid4())),
+            record_id=rid,
+            person_key=CIPHER.blind_index(p.id_number),
+            program_code=program_code,
+            period=period,
+            amount_fen=amount_fen,
+            reason_code=reason_code,
+            reason=reason,
+        )
+        for p in people
+    ]
+    return PaymentFailedV1(
+        batch_id=batch_id,
+        bank_code="B001",
+        totals=Totals(record_count=len(records), amount_fen=sum(r.amount_fen for r in records)),
+        records=records,
+    )
+
+
+def make_batch(
+    n: int,
+    *,
+    places: Sequence[tuple[str, str]] | None = None,
+    seed: int | None = None,
+    people: Sequence[Person] | None = None,
+) -> Batch:
     """`n` settled records of fresh synthetic people spread over `places` [(town code, village)]."""
     places = list(places or [(TOWNS[0].code, VILLAGES[0]), (TOWNS[5].code, VILLAGES[1])])
     seed = seed if seed is not None else random.randrange(1 << 30)
-    people = population(n, seed=seed, area="500104", towns=places, bank_codes=["B001"])
+    people = (
+        list(people)
+        if people is not None
+        else population(n, seed=seed, area="500104", towns=places, bank_codes=["B001"])
+    )
     batch_id = str(uuid.uuid4())
     records = [
         SettledRecord(
             end_to_end_id=(rid := str(uuid.uuid4())),
             record_id=rid,
-            person_key=hashlib.sha256(p.id_number.encode()).hexdigest(),
+            person_key=CIPHER.blind_index(p.id_number),
             name=p.name,
             id_number=p.id_number,
             program_code="HM10",

@@ -8,7 +8,11 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from ykt_contracts import DisclosurePublishedV1, PaymentSettledV1, Totals
 from ykt_disclosure import service
+from ykt_kit.config import DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY
+from ykt_kit.crypto import PiiCipher
 from ykt_kit.testing import EventRecorder
+
+INGEST = service.Ingest(cipher=PiiCipher.from_hex(DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY))
 
 
 async def test_completed_before_settled_still_publishes_once(
@@ -141,7 +145,7 @@ async def test_settled_and_completed_handled_at_the_same_moment_publish_once(
 
     async def complete() -> list[DisclosurePublishedV1]:
         async with db.transaction() as s:
-            return await service.record_completed(s, payload=batch.completed(), window_days=7)
+            return await service.record_completed(s, payload=batch.completed(), ingest=INGEST)
 
     async def completion_waits_for_the_lock() -> None:
         query = sa.text(
@@ -155,7 +159,7 @@ async def test_settled_and_completed_handled_at_the_same_moment_publish_once(
                 await asyncio.sleep(0.01)
 
     async with db.transaction() as s:
-        assert await service.record_settled(s, payload=settled, window_days=7) == []
+        assert await service.record_settled(s, payload=settled, ingest=INGEST) == []
         completion = asyncio.create_task(complete())
         await asyncio.wait_for(completion_waits_for_the_lock(), 30)
         assert not completion.done()

@@ -7,6 +7,10 @@ from datetime import date
 import pytest
 from ykt_contracts import SettledRecord
 from ykt_disclosure.domain.masking import disclose, masked_id, masked_name
+from ykt_kit.config import DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY
+from ykt_kit.crypto import PiiCipher
+
+CIPHER = PiiCipher.from_hex(DEV_PII_ENC_KEY, DEV_PII_INDEX_KEY)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +60,7 @@ def test_disclosure_id_numbers_keep_first_and_last_character(id_number: str, mas
     assert len(masked_id(id_number)) == len(id_number)
 
 
-def test_disclosure_row_holds_nothing_in_full() -> None:
+def test_disclosure_row_holds_nothing_in_clear() -> None:
     record = SettledRecord(
         end_to_end_id="r-1",
         record_id="r-1",
@@ -71,14 +75,15 @@ def test_disclosure_row_holds_nothing_in_full() -> None:
         settled_on=date(2025, 3, 20),
         bank_txn_id="T1",
     )
-    row = disclose("b-1", record).as_row()
+    row = disclose("b-1", record, CIPHER).as_row()
     assert row["name_masked"] == "欧**娜"
     assert row["id_masked"] == "5****************4"
     assert row["village"] == "八桥村"
     values = " ".join(str(v) for v in row.values())
-    assert "500104199001011234" not in values
-    assert "欧阳𠮷娜" not in values
-    assert "19900101" not in values
+    raw = b"".join(v for v in row.values() if isinstance(v, bytes))
+    for secret in ("500104199001011234", "欧阳𠮷娜", "19900101"):
+        assert secret not in values
+        assert secret.encode() not in raw
     assert set(row) == {
         "record_id",
         "batch_id",
@@ -91,4 +96,7 @@ def test_disclosure_row_holds_nothing_in_full() -> None:
         "amount_fen",
         "settled_on",
         "person_key",
+        "name_key",
+        "name_enc",
+        "id_enc",
     }

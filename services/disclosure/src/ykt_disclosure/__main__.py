@@ -1,6 +1,9 @@
-"""`python -m ykt_disclosure` runs the service."""
+"""`python -m ykt_disclosure` runs the service; `python -m ykt_disclosure rebuild [--replace]`
+rebuilds the read model from the event stream (see `rebuild.py`)."""
 
 from __future__ import annotations
+
+import sys
 
 import uvicorn
 
@@ -9,6 +12,10 @@ from .main import create_app
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["rebuild"]:
+        from .rebuild import cli
+
+        sys.exit(cli(sys.argv[2:]))
     settings = Settings()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 

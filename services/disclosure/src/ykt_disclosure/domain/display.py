@@ -71,6 +71,11 @@ def local_date(value: datetime | date) -> str:
     return value.isoformat()
 
 
+def china_date(value: datetime) -> date:
+    """The date in China at a moment."""
+    return value.astimezone(CST).date()
+
+
 def local_minute(value: datetime) -> str:
     """A moment in China time to the minute: 2025-03-01 09:30."""
     return value.astimezone(CST).strftime("%Y-%m-%d %H:%M")

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from ykt_kit.crypto import PiiCipher
 
 from ...config import Settings
+from ..cache import Store
 
 #: Longest filter value taken from a query string; longer ones match nothing anyway.
 MAX_FILTER = 64
@@ -24,8 +26,32 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _cipher(request: Request) -> PiiCipher:
+    cipher: PiiCipher = request.app.state.cipher
+    return cipher
+
+
 Session = Annotated[AsyncSession, Depends(_session)]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
+RedisStore = Annotated[Store, Depends(_store)]
+Cipher = Annotated[PiiCipher, Depends(_cipher)]
+
+
+def client_id(request: Request) -> str:
+    """Who is asking, for rate limits: the address the trusted proxy reports, else the peer."""
+    settings: Settings = request.app.state.settings
+    if settings.client_ip_header:
+        value = request.headers.get(settings.client_ip_header, "")
+        # X-Forwarded-For style lists: the proxy appends the address it saw last
+        value = value.split(",")[-1].strip()
+        if value:
+            return value
+    return request.client.host if request.client else "unknown"
 
 
 def clean(value: str | None) -> str | None:
@@ -42,6 +68,8 @@ SECURITY_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "Cache-Control": "public, max-age=60",
 }
+#: Answers carrying a person's own data: never stored by a browser or a proxy.
+PRIVATE_HEADERS = SECURITY_HEADERS | {"Cache-Control": "no-store", "Pragma": "no-cache"}
 HTML_HEADERS = SECURITY_HEADERS | {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
