@@ -52,6 +52,11 @@ LABEL org.opencontainers.image.title="ykt-platform" \
       org.opencontainers.image.description="惠民惠农财政补贴资金“一卡通”发放管理信息系统: services and simulators" \
       org.opencontainers.image.licenses="Apache-2.0"
 
+# A CJK font for the printable village notices (PDF) that disclosure renders.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 ykt \
     && useradd --system --uid 10001 --gid ykt --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin ykt

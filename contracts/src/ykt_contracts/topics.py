@@ -102,7 +102,7 @@ EVENTS: dict[str, EventSpec] = {
             1,
             ev.PaymentFailedV1,
             "bank-gateway",
-            ("payment", "registry", "validation"),
+            ("payment", "registry", "validation", "disclosure"),
             "Per-record failures with the bank's reason (step 5).",
         ),
         EventSpec(

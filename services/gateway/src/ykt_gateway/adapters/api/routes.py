@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from ykt_disclosure.adapters.api.schemas import CorrectionIn as CorrectionPubIn
+from ykt_disclosure.adapters.api.schemas import MaskingIn, WithdrawalIn
 from ykt_kit.actor import Actor, Role
 from ykt_registry.adapters.api.schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
 
@@ -269,6 +271,72 @@ async def instructions(
     offset: int = 0,
 ) -> Response:
     return await forward(request, actor, "bank_gateway", "/api/v1/instructions")
+
+
+# ------------------------------------------------------------------ step 6 (disclosure): publications
+
+
+# finance reviews payments and changes nothing else; publications belong to the paying departments
+Publisher = Annotated[Actor, auth.roles(Role.DEPARTMENT, Role.ADMIN)]
+PublicationReader = Annotated[Actor, auth.roles(Role.DEPARTMENT, Role.FINANCE, Role.ADMIN, Role.SUPERVISOR)]
+
+
+@router.get("/disclosure/publications", tags=["disclosure"], summary="公示管理列表（含已撤回）")
+async def publications(request: Request, actor: PublicationReader) -> Response:
+    return await forward(request, actor, "disclosure", "/api/v1/disclosure/publications")
+
+
+@router.get("/disclosure/publications/{publication_id}", tags=["disclosure"], summary="公示详情及变更记录")
+async def publication(request: Request, actor: PublicationReader, publication_id: str) -> Response:
+    return await forward(request, actor, "disclosure", f"/api/v1/disclosure/publications/{publication_id}")
+
+
+@router.post(
+    "/disclosure/publications/{publication_id}/corrections", tags=["disclosure"], summary="更正公示（留痕）"
+)
+async def correct_publication(
+    request: Request, actor: Publisher, publication_id: str, body: CorrectionPubIn
+) -> Response:
+    return await forward(
+        request,
+        actor,
+        "disclosure",
+        f"/api/v1/disclosure/publications/{publication_id}/corrections",
+        json_body=body.model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/disclosure/publications/{publication_id}/withdrawal", tags=["disclosure"], summary="撤回公示（留痕）"
+)
+async def withdraw_publication(
+    request: Request, actor: Publisher, publication_id: str, body: WithdrawalIn
+) -> Response:
+    return await forward(
+        request,
+        actor,
+        "disclosure",
+        f"/api/v1/disclosure/publications/{publication_id}/withdrawal",
+        json_body=body.model_dump(mode="json"),
+    )
+
+
+@router.get("/disclosure/masking", tags=["disclosure"], summary="各渠道脱敏规则及变更记录")
+async def masking(request: Request, actor: Auditor) -> Response:
+    return await forward(request, actor, "disclosure", "/api/v1/disclosure/masking")
+
+
+@router.put(
+    "/disclosure/masking/{channel}", tags=["disclosure"], summary="调整渠道脱敏规则（平台管理员，留痕）"
+)
+async def set_masking(request: Request, actor: Admin, channel: str, body: MaskingIn) -> Response:
+    return await forward(
+        request,
+        actor,
+        "disclosure",
+        f"/api/v1/disclosure/masking/{channel}",
+        json_body=body.model_dump(mode="json"),
+    )
 
 
 # ------------------------------------------------------------------ audit
