@@ -7,7 +7,6 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
