@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -82,9 +83,11 @@ def summary(rep: Report, stack: Stack) -> None:
     console.print(f"  业务接口文档 API docs (OpenAPI):   {stack.urls['gateway']}/docs")
     console.print(f"  公示页面 disclosure page:          {d}/public")
     for p in rep.publications:
-        console.print(
-            f"  本批公示 this batch's list:        {d}/public/publications/{p.get('publication_id')}"
-        )
+        console.print(f"  本批公示 this batch's list:        {p.get('url') or d + p['path']}")
+    for p in rep.publications[:1]:
+        places = httpx.get(p["places_url"], timeout=30).json().get("items", []) if p.get("places_url") else []
+        if places:
+            console.print(f"  村务公告 village notice (PDF):     {places[0]['notice_url']}")
     console.print(
         f"  指标 metrics (Prometheus):         {stack.urls['registry']}/metrics  (每个服务 each service)"
     )
