@@ -17,7 +17,7 @@ from .demo import PROGRAM, DemoFailure, Report, failures, run_cycle
 from .stack import Stack, stop_from_pidfile
 
 app = typer.Typer(add_completion=False, help="一卡通 platform on this machine.")
-console = Console(width=None if sys.stdout.isatty() else 150)
+console = Console(width=None if sys.stdout.isatty() else 150, soft_wrap=True)  # URLs stay whole
 RUN_DIR = Path("var/run")
 
 
