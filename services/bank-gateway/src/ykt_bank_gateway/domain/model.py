@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -51,4 +51,3 @@ class ApplyOutcome:
     amount_mismatches: int
     settled: int
     failed: int
-    failed_reasons: dict[str, int] = field(default_factory=dict)  # failed records by reason code
