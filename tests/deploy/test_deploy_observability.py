@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from typing import Any
 
 import ykt_deploy_checks as checks
+from ykt_contracts import EVENTS
 from ykt_contracts.topics import all_topics
 
 FLOW_METRICS = {
@@ -107,3 +110,112 @@ def test_promtool_accepts_config_rules_and_rule_tests_where_installed(
     ):
         proc = checks.run_promtool(*args)
         assert proc.returncode == 0, f"promtool {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+
+
+# ------------------------------------------------------------------ dashboards as code
+
+SERVICE_DASHBOARDS = {f"service-{s.name}.json": s.name for s in checks.PLATFORM_SERVICES}
+
+
+def _dashboards() -> dict[str, dict[str, Any]]:
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((checks.GRAFANA_DIR / "dashboards").glob("*.json"))
+    }
+
+
+def _metrics_of(dash: dict[str, Any]) -> set[str]:
+    return {sel.metric for _where, q in checks.dashboard_queries(dash) for sel in checks.selectors_of(q)}
+
+
+def test_the_dashboards_are_what_the_generator_writes() -> None:
+    """deploy/grafana/generate_dashboards.py is the source; run it after editing it."""
+    spec = importlib.util.spec_from_file_location(
+        "generate_dashboards", checks.GRAFANA_DIR / "generate_dashboards.py"
+    )
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = gen  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(gen)
+    written = {name: gen.render(dash) for name, dash in gen.dashboards().items()}
+    on_disk = {
+        p.name: p.read_text(encoding="utf-8") for p in (checks.GRAFANA_DIR / "dashboards").glob("*.json")
+    }
+    assert sorted(written) == sorted(on_disk)
+    for name, text in written.items():
+        assert on_disk[name] == text, f"{name} differs: run deploy/grafana/generate_dashboards.py"
+
+
+def test_one_dashboard_per_service_and_one_for_the_bank_adapters() -> None:
+    dashboards = _dashboards()
+    assert set(SERVICE_DASHBOARDS) | {"flow-overview.json", "bank-adapters.json"} == set(dashboards)
+    for name, service in SERVICE_DASHBOARDS.items():
+        queries = [q for _where, q in checks.dashboard_queries(dashboards[name])]
+        # every service dashboard shows that service's HTTP routes; consumers their lag and dead letters
+        assert any(f'service="{service}"' in q and "ykt_http_requests_total" in q for q in queries), name
+        if any(service in spec.consumers for spec in EVENTS.values()):
+            for metric in ("ykt_consumer_lag", "ykt_events_consumed_total", "ykt_dead_letters_total"):
+                assert any(f'service="{service}"' in q and metric in q for q in queries), (name, metric)
+    banks = _metrics_of(dashboards["bank-adapters.json"])
+    assert {
+        "ykt_bank_requests_total",
+        "ykt_bank_request_seconds_bucket",
+        "ykt_bank_callbacks_total",
+        "ykt_bank_results_total",
+        "ykt_bank_failures_total",
+    } <= banks
+    timeouts = [
+        q for _w, q in checks.dashboard_queries(dashboards["bank-adapters.json"]) if 'outcome="timeout"' in q
+    ]
+    assert timeouts
+
+
+def test_flow_overview_shows_batches_per_stage_throughput_and_failures_by_reason(
+    dashboard: dict[str, Any],
+) -> None:
+    used = _metrics_of(dashboard)
+    assert {
+        "ykt_batches",
+        "ykt_batch_oldest_seconds",
+        "ykt_validation_rejections_total",
+        "ykt_bank_failures_total",
+        "ykt_consumer_lag",
+        "ykt_event_delivery_seconds_bucket",
+    } <= used
+    titles = {p.get("title") for p in dashboard["panels"]}
+    assert {"Batches per stage", "Throughput", "Failures by reason"} <= titles
+
+
+def test_every_metric_the_platform_exports_is_on_a_dashboard(exported: checks.ExportedMetrics) -> None:
+    shown = set().union(*(_metrics_of(d) for d in _dashboards().values()))
+    families = set()
+    for name in exported.series:
+        if name.endswith("_created") or name.endswith(("_sum", "_count")):
+            continue
+        families.add(name)
+    missing = sorted(families - shown)
+    assert missing == [], f"exported but on no dashboard: {missing}"
+
+
+def test_alerts_cover_stuck_batches_consumer_lag_and_a_stalled_outbox(alert_rules: dict[str, Any]) -> None:
+    rules = {r["alert"]: r for g in alert_rules["groups"] for r in g["rules"]}
+
+    def metrics(alert: str) -> set[str]:
+        return {s.metric for s in checks.selectors_of(rules[alert]["expr"])}
+
+    assert "ykt_batch_oldest_seconds" in metrics("YktBatchStuck")
+    assert "ykt_batch_oldest_seconds" in metrics("YktBatchWaitingForBank")
+    assert "ykt_consumer_lag" in metrics("YktConsumerLag")
+    assert {"ykt_consumer_lag", "ykt_events_consumed_total"} <= metrics("YktConsumerStalled")
+    assert {"ykt_outbox_backlog", "ykt_events_published_total"} <= metrics("YktOutboxStalled")
+    # the stuck-batch alerts name only statuses the services really have
+    from ykt_payment.domain.model import BatchStatus as PaymentStatus
+    from ykt_registry.domain.model import BatchStatus as RegistryStatus
+
+    known = {"registry": {s.value for s in RegistryStatus}, "payment": {s.value for s in PaymentStatus}}
+    for alert in ("YktBatchStuck", "YktBatchWaitingForBank", "YktBatchWaitingForOperators"):
+        for sel in checks.selectors_of(rules[alert]["expr"]):
+            m = {label: value for label, _op, value in sel.matchers}
+            assert m.get("service") in known, alert
+            for status in m["status"].split("|"):
+                assert status in known[m["service"]], (alert, status)

@@ -29,8 +29,14 @@ from ykt_contracts import DEAD_LETTER_TOPIC, EVENTS, Envelope
 
 from . import inbox, outbox
 from .db import Database
-from .metrics import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_CONSUMED
-from .telemetry import extract_context
+from .metrics import (
+    DEAD_LETTERS,
+    EVENT_HANDLE_SECONDS,
+    EVENTS_CONSUMED,
+    ConsumerLagSampler,
+    observe_event_delivery,
+)
+from .telemetry import event_attributes, extract_context
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=BaseModel)
@@ -85,6 +91,7 @@ class EventBus:
         self.relay = outbox.OutboxRelay(db, self.producer, service)
         self.tracer = trace.get_tracer(f"ykt.{service}.messaging")
         self._routes: dict[str, list[tuple[type[BaseModel], Handler, str]]] = {}
+        self._lag_task: asyncio.Task[None] | None = None
 
     def subscribe(self, event_type: str, handler: Handler, *, consumer: str | None = None) -> None:
         """Consume `event_type` with `handler` (inbox name `consumer`, default the service name).
@@ -143,6 +150,8 @@ class EventBus:
             span.set_attribute("ykt.batch_id", env.correlation_id)
             span.set_attribute("ykt.event_type", env.type)
             span.set_attribute("ykt.event_id", str(env.event_id))
+            span.set_attributes(event_attributes(env, payload))
+            observe_event_delivery(self.service, topic, env.occurred_at)
             started = time.perf_counter()
             attempt = 0
             while True:
@@ -213,8 +222,14 @@ class EventBus:
         await self.producer.start()
         self.relay.start()
         await self.broker.start()
+        if self._routes:
+            sampler = ConsumerLagSampler(self.service, self.broker)
+            self._lag_task = asyncio.create_task(sampler.run(), name=f"consumer-lag-{self.service}")
 
     async def stop(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            await asyncio.gather(self._lag_task, return_exceptions=True)
         await self.broker.stop()
         await self.relay.stop()
         await self.producer.stop()

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
 
 EVENTS_CONSUMED = Counter(
     "ykt_events_consumed_total",
@@ -29,3 +42,143 @@ AMOUNT_FEN = Counter(
     "Amounts in fen passing a stage, by stage and outcome.",
     ["service", "stage", "outcome"],
 )
+
+# --- gauges sampled in the background (see the samplers below) ----------------------------------
+
+CONSUMER_LAG = Gauge(
+    "ykt_consumer_lag",
+    "Messages of a partition after the service's consumer position (end offset minus position), "
+    "per partition assigned to this replica.",
+    ["service", "topic", "partition"],
+)
+BATCHES = Gauge(
+    "ykt_batches",
+    "Batches in each status, counted by the service that owns the status.",
+    ["service", "status"],
+)
+BATCH_OLDEST_SECONDS = Gauge(
+    "ykt_batch_oldest_seconds",
+    "Seconds since the least recently changed batch in a status last changed (0 when none is in it); "
+    "not reported for final statuses.",
+    ["service", "status"],
+)
+EVENT_DELIVERY_SECONDS = Histogram(
+    "ykt_event_delivery_seconds",
+    "From an event's creation (its outbox write) to the start of its handling here: outbox, relay, "
+    "broker and consumer queue.",
+    ["service", "topic"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+
+
+def observe_event_delivery(service: str, topic: str, occurred_at: datetime) -> None:
+    """Count one event's delivery time (clock skew between hosts can make it slightly off)."""
+    seconds = (datetime.now(UTC) - occurred_at).total_seconds()
+    EVENT_DELIVERY_SECONDS.labels(service, topic).observe(max(0.0, seconds))
+
+
+class ConsumerLagSampler:
+    """Sets `ykt_consumer_lag` from the service's own consumers: their positions (known locally) and
+    one ListOffsets request per sample. Partitions moved to another replica drop their series."""
+
+    def __init__(self, service: str, broker: Any) -> None:
+        self.service = service
+        self.broker = broker  # a FastStream broker: its subscribers' aiokafka consumers are read
+        self._reported: set[tuple[str, str]] = set()
+
+    def _consumers(self) -> list[AIOKafkaConsumer]:
+        found = []
+        for sub in getattr(self.broker, "subscribers", []):
+            consumer = getattr(sub, "consumer", None)
+            if isinstance(consumer, AIOKafkaConsumer):
+                found.append(consumer)
+        return found
+
+    async def sample(self) -> dict[TopicPartition, int]:
+        """One sample: lag per assigned partition (also set on the gauge)."""
+        lag: dict[TopicPartition, int] = {}
+        for consumer in self._consumers():
+            parts = sorted(consumer.assignment())
+            if not parts:
+                continue
+            ends = await consumer.end_offsets(parts)
+            for tp in parts:
+                try:
+                    position = await asyncio.wait_for(consumer.position(tp), timeout=5)
+                except (TimeoutError, IllegalStateError):
+                    continue  # no position yet, or revoked meanwhile: the next sample has it
+                lag[tp] = max(0, ends[tp] - position)
+        seen = set()
+        for tp, n in lag.items():
+            key = (tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(self.service, *key).set(n)
+            seen.add(key)
+        for key in self._reported - seen:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.service, *key)
+        self._reported = seen
+        return lag
+
+    async def run(self, every: float = 10.0) -> None:
+        """Sample every `every` seconds until cancelled."""
+        await run_every(every, self.sample, what="consumer lag")
+
+
+async def sample_batch_states(
+    session: AsyncSession,
+    table: sa.Table,
+    *,
+    service: str,
+    statuses: Iterable[str],
+    final: Iterable[str] = (),
+) -> dict[str, tuple[int, float]]:
+    """One GROUP BY over the service's batches: (count, seconds since the oldest last change) per
+    status, set on `ykt_batches` and `ykt_batch_oldest_seconds`. Statuses without batches read 0."""
+    age = sa.func.extract("epoch", sa.func.now() - sa.func.min(table.c.updated_at))
+    rows = (
+        await session.execute(sa.select(table.c.status, sa.func.count(), age).group_by(table.c.status))
+    ).all()
+    found = {str(status): (int(count), float(seconds or 0)) for status, count, seconds in rows}
+    known = list(statuses)
+    final_set = set(final)
+    out = {}
+    for status in [*known, *(s for s in found if s not in known)]:
+        count, seconds = found.get(status, (0, 0.0))
+        out[status] = (count, seconds)
+        BATCHES.labels(service, status).set(count)
+        if status not in final_set:
+            BATCH_OLDEST_SECONDS.labels(service, status).set(seconds)
+    return out
+
+
+async def run_every(every: float, sample: Callable[[], Awaitable[Any]], *, what: str) -> None:
+    """Call `sample` every `every` seconds until cancelled; a failed sample is logged and retried."""
+    while True:
+        try:
+            await sample()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("metrics sample failed", extra={"what": what, "error": type(exc).__name__})
+        await asyncio.sleep(every)  # the sampling period, not a wait for anything
+
+
+# --- HTTP (observed by the kit's request middleware; /metrics and /health are not counted) -------
+
+HTTP_REQUESTS = Counter(
+    "ykt_http_requests_total",
+    "HTTP requests served, by route template (never the raw path) and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "ykt_http_request_seconds",
+    "Time to serve one HTTP request, by route template.",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+
+def observe_http(service: str, method: str, route: str, status: int, seconds: float) -> None:
+    """Count one served request under its route template ("unmatched" when no route took it)."""
+    HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+    HTTP_REQUEST_SECONDS.labels(service, method, route).observe(seconds)

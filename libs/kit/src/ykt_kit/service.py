@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from .db import Database
 from .errors import install_error_handler
 from .logging import configure_logging
 from .messaging import EventBus, Handler, subscriptions_of
+from .metrics import observe_http
 from .migrations import upgrade
 from .telemetry import configure_tracing, extract_context
 
@@ -119,12 +121,17 @@ def _install_tracing_middleware(app: FastAPI, name: str) -> None:
         if request.url.path.startswith(("/metrics", "/health")):
             return await call_next(request)
         ctx = extract_context(dict(request.headers))
-        route = request.url.path
+        started = time.perf_counter()
         with tracer.start_as_current_span(
-            f"{request.method} {route}", context=ctx, kind=SpanKind.SERVER
+            f"{request.method} {request.url.path}", context=ctx, kind=SpanKind.SERVER
         ) as span:
             span.set_attribute("http.request.method", request.method)
-            span.set_attribute("url.path", route)
+            span.set_attribute("url.path", request.url.path)
             response = await call_next(request)
+            # the route template (…/batches/{batch_id}) names the span and labels the metrics
+            route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+            span.update_name(f"{request.method} {route}")
+            span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", response.status_code)
+            observe_http(name, request.method, route, response.status_code, time.perf_counter() - started)
             return response

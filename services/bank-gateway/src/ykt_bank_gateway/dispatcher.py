@@ -21,6 +21,7 @@ from collections.abc import Callable
 import httpx
 from fastapi import FastAPI
 from ykt_kit.crypto import PiiCipher
+from ykt_kit.telemetry import continued
 
 from . import service
 from .adapters.banks import build_adapters
@@ -29,7 +30,13 @@ from .config import Settings
 from .domain.model import ApplyOutcome, BankResult, OutgoingInstruction
 from .domain.ports import BankAdapter, BankError
 from .domain.rules import backoff_seconds, memo_for
-from .metrics import BANK_REQUEST_SECONDS, BANK_REQUESTS, BANK_RESULTS, RESULT_AMOUNT_MISMATCHES
+from .metrics import (
+    BANK_REQUEST_SECONDS,
+    BANK_REQUESTS,
+    BANK_RESULTS,
+    RESULT_AMOUNT_MISMATCHES,
+    count_failures,
+)
 from .service import PII_ACCOUNT, PII_ID, PII_NAME, pii_context
 
 log = logging.getLogger(__name__)
@@ -118,6 +125,7 @@ class Dispatcher:
                 limit=self.settings.send_batch_size,
                 lease_seconds=self._lease_seconds,
             )
+            stored_trace = (await repo.traceparents(s, bank_code=bank, batch_ids=[batch_id])).get(batch_id)
         if not rows:
             return False
         ids = [r.end_to_end_id for r in rows]
@@ -139,7 +147,15 @@ class Dispatcher:
         outcome = "ok"
         attempts = 0
         try:
-            await adapter.send(bank, batch_id, batch)
+            with continued(
+                stored_trace,
+                "bank send",
+                tracer_name="ykt.bank-gateway",
+                batch_id=batch_id,
+                bank=bank,
+                records=len(ids),
+            ):
+                await adapter.send(bank, batch_id, batch)
         except BankError as exc:
             outcome, error = exc.outcome, str(exc)
         except Exception as exc:  # an adapter bug must not stop the loop; its message may carry data
@@ -235,3 +251,4 @@ def count_results(bank: str, outcome: ApplyOutcome) -> None:
     BANK_RESULTS.labels(bank, "ignored").inc(outcome.ignored)
     if outcome.amount_mismatches:
         RESULT_AMOUNT_MISMATCHES.labels(bank).inc(outcome.amount_mismatches)
+    count_failures(bank, outcome.failed_reasons)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import Counter, Histogram
 
 BANK_REQUESTS = Counter(
@@ -30,3 +32,15 @@ RESULT_AMOUNT_MISMATCHES = Counter(
     "Bank results whose amount differs from the instruction's; they are ignored.",
     ["bank"],
 )
+BANK_FAILURES = Counter(
+    "ykt_bank_failures_total",
+    "Records a bank reported as failed, by bank and the bank's reason code (ACCOUNT_CLOSED, ...).",
+    ["bank", "reason"],
+)
+
+
+def count_failures(bank: str, reasons: Mapping[str, int]) -> None:
+    """Count failed records by reason code (after the transaction that applied them committed)."""
+    for reason, n in reasons.items():
+        if n:
+            BANK_FAILURES.labels(bank, reason[:40] or "UNKNOWN").inc(n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from ykt_kit.actor import Actor, Role
 from ykt_kit.crypto import PiiCipher
 from ykt_kit.errors import Forbidden
 from ykt_kit.masking import mask_account, mask_name
+from ykt_kit.telemetry import continued, current_traceparent
 
 from .adapters.db import repository as repo
 from .domain.model import ApplyOutcome, BankResult
@@ -61,6 +63,7 @@ async def record_instructed(
             "chunk_count": payload.chunk.count,
             "declared_count": payload.bank_totals.record_count,
             "declared_amount_fen": payload.bank_totals.amount_fen,
+            "traceparent": current_traceparent(),
         },
     )
     declared = (header.unit_code, header.program_code, header.period, header.chunk_count,
@@ -189,8 +192,19 @@ async def apply_results(
         )
         for row in changed_rows
     ]
-    for batch_id, events in result_events(bank_code, changed).items():
-        await outbox.add_events(session, events, producer=SERVICE, correlation_id=batch_id)
+    by_batch = result_events(bank_code, changed)
+    stored_traces = await repo.traceparents(session, bank_code=bank_code, batch_ids=list(by_batch))
+    for batch_id, events in by_batch.items():
+        # the bank carries no trace context: the events continue the trace the instructions came with
+        with continued(
+            stored_traces.get(batch_id),
+            "bank results",
+            tracer_name="ykt.bank-gateway",
+            batch_id=batch_id,
+            bank=bank_code,
+            records=sum(1 for c in changed if c.batch_id == batch_id),
+        ):
+            await outbox.add_events(session, events, producer=SERVICE, correlation_id=batch_id)
     settled = sum(1 for c in changed if c.status == "settled")
     return ApplyOutcome(
         accepted=len(changed),
@@ -198,6 +212,7 @@ async def apply_results(
         amount_mismatches=len(mismatched),
         settled=settled,
         failed=len(changed) - settled,
+        failed_reasons=dict(Counter(c.reason_code or "UNKNOWN" for c in changed if c.status == "failed")),
     )
 
 

@@ -8,6 +8,7 @@ from ykt_kit.service import create_service_app
 
 import ykt_payment
 
+from . import metrics
 from .adapters.api.routes import router
 from .adapters.messaging.handlers import build_handlers
 from .adapters.treasury import HttpTreasury, Treasury
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, treasury: Treasury | None = 
         migrations=script_location(ykt_payment.__file__),
         routers=[router],
         handlers=build_handlers(service),
+        background=[metrics.batch_states_job],
         title="ykt-payment",
     )
     app.state.payment = service

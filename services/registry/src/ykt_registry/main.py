@@ -8,6 +8,7 @@ from ykt_kit.service import create_service_app
 
 import ykt_registry
 
+from . import metrics
 from .adapters.api.routes import router
 from .adapters.messaging.handlers import HANDLERS
 from .config import Settings
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=script_location(ykt_registry.__file__),
         routers=[router],
         handlers=HANDLERS,
+        background=[metrics.batch_states_job],
         title="一卡通 registry",
     )
     app.state.cipher = settings.pii_cipher()

@@ -641,6 +641,7 @@ async def apply_returned(session: AsyncSession, payload: Any) -> None:
 async def apply_settled(session: AsyncSession, payload: Any) -> None:
     ids = [r.record_id for r in payload.records]
     await repo.set_status_for(session, ids, RecordStatus.SETTLED, only_from=[RecordStatus.PASSED])
+    await _maybe_complete(session, payload.batch_id)
 
 
 async def apply_failed(session: AsyncSession, payload: Any) -> None:
@@ -649,3 +650,35 @@ async def apply_failed(session: AsyncSession, payload: Any) -> None:
         [(r.record_id, RecordStatus.FAILED, r.reason_code, r.reason) for r in payload.records],
         only_from=[RecordStatus.PASSED],
     )
+    await _maybe_complete(session, payload.batch_id)
+
+
+async def apply_completed(session: AsyncSession, payload: Any) -> None:
+    """batch.completed: payment says every instructed record has a result; registry completes
+    the batch once it holds those results itself (they travel on other topics, in any order)."""
+    expected = payload.settled.record_count + payload.failed.record_count
+    await repo.set_batch(session, payload.batch_id, expected_results=expected)
+    await _maybe_complete(session, payload.batch_id)
+
+
+async def apply_published(session: AsyncSession, payload: Any) -> None:
+    """disclosure.published: remembered at once, shown as disclosed once the batch is complete."""
+    await repo.set_batch(session, payload.batch_id, publication_path=payload.path)
+    await _maybe_complete(session, payload.batch_id)
+
+
+async def _maybe_complete(session: AsyncSession, batch_id: str) -> None:
+    b = await repo.batch(session, batch_id, unit=None, lock=True)
+    if b is None or b.expected_results is None:
+        return
+    if b.status in (BatchStatus.COMPLETED, BatchStatus.DISCLOSED):
+        if b.status == BatchStatus.COMPLETED and b.publication_path:
+            await repo.set_batch(session, batch_id, status=BatchStatus.DISCLOSED)
+        return
+    if b.status not in (BatchStatus.APPROVED, BatchStatus.FUNDED):
+        return
+    counts = await repo.counts_by_status(session, batch_id)
+    held = sum(counts.get(s, (0, 0))[0] for s in (RecordStatus.SETTLED, RecordStatus.FAILED))
+    if held >= b.expected_results:
+        status = BatchStatus.DISCLOSED if b.publication_path else BatchStatus.COMPLETED
+        await repo.set_batch(session, batch_id, status=status)

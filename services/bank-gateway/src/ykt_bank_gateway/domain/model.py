@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -51,3 +51,4 @@ class ApplyOutcome:
     amount_mismatches: int
     settled: int
     failed: int
+    failed_reasons: dict[str, int] = field(default_factory=dict)  # failed records by reason code

@@ -40,6 +40,18 @@ async def add_bank_batch(session: AsyncSession, values: dict[str, Any]) -> Any:
     return row
 
 
+async def traceparents(session: AsyncSession, *, bank_code: str, batch_ids: Sequence[str]) -> dict[str, str]:
+    """The trace context each of these batches arrived with at this bank (where one was stored)."""
+    rows = await session.execute(
+        sa.select(bank_batches.c.batch_id, bank_batches.c.traceparent).where(
+            bank_batches.c.bank_code == bank_code,
+            bank_batches.c.batch_id.in_(list(batch_ids)),
+            bank_batches.c.traceparent.is_not(None),
+        )
+    )
+    return {r.batch_id: r.traceparent for r in rows}
+
+
 async def add_chunk(
     session: AsyncSession, *, batch_id: str, bank_code: str, index: int, record_count: int, amount_fen: int
 ) -> bool:

@@ -51,6 +51,7 @@ bank_batches = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("traceparent", sa.Text),  # the trace the instructions came with (W3C traceparent)
 )
 
 #: Chunks of a (batch, bank) received so far.

@@ -75,6 +75,7 @@ class Batch(SQLModel, table=True):
     declared_amount_fen: int = Field(sa_type=sa.BigInteger)
     reissue_of_batch_id: str | None = None
     publication_path: str | None = None
+    expected_results: int | None = None
     created_by: str
     created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})

@@ -46,23 +46,12 @@ async def on_failed(ctx: EventContext[Any]) -> None:
 
 @subscription("batch.completed")
 async def on_completed(ctx: EventContext[Any]) -> None:
-    await service.mark_batch(
-        ctx.session,
-        ctx.payload.batch_id,
-        BatchStatus.COMPLETED,
-        only_from=[BatchStatus.APPROVED, BatchStatus.FUNDED],
-    )
+    await service.apply_completed(ctx.session, ctx.payload)
 
 
 @subscription("disclosure.published")
 async def on_published(ctx: EventContext[Any]) -> None:
-    await service.mark_batch(
-        ctx.session,
-        ctx.payload.batch_id,
-        BatchStatus.DISCLOSED,
-        only_from=[BatchStatus.COMPLETED, BatchStatus.FUNDED, BatchStatus.APPROVED],
-        publication_path=ctx.payload.path,
-    )
+    await service.apply_published(ctx.session, ctx.payload)
 
 
 HANDLERS = [
