@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ykt_devstack import infra
 
 
@@ -50,7 +49,9 @@ def kafka_bootstrap(run_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def platform_env(database_url: str, redis_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def platform_env(
+    database_url: str, redis_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """Environment for building a service's settings against the test infrastructure."""
     env = {
         "DATABASE_URL": database_url,
