@@ -70,10 +70,10 @@ def create_service_app(
         finally:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _bounded(asyncio.gather(*tasks, return_exceptions=True), "background tasks")
             if bus is not None:
-                await bus.stop()
-            await db.dispose()
+                await _bounded(bus.stop(), "event bus")
+            await _bounded(db.dispose(), "database pool")
             log.info("service stopped")
 
     app = FastAPI(title=title or f"ykt-{name}", lifespan=lifespan)
@@ -110,6 +110,18 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _bounded(step: Awaitable[Any], what: str, seconds: float = 20.0) -> None:
+    """Run one shutdown step, but never let it hold the process: a step that does not finish
+    (or does not honour cancellation) in `seconds` is left behind with a warning."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("shutdown step did not finish in time", extra={"step": what, "seconds": seconds})
+    elif task.exception() is not None:
+        log.warning("shutdown step failed", extra={"step": what, "error": type(task.exception()).__name__})
 
 
 def _install_tracing_middleware(app: FastAPI, name: str) -> None:
