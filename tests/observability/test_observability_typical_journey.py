@@ -278,7 +278,8 @@ async def test_consumer_lag_from_a_consumers_position_and_the_end_offsets(
     try:
         parts = await topic_partitions(consumer, [topic])
         consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
+        for tp in parts:
+            consumer.seek(tp, 0)  # a known position: the sampler reads positions, it never asks
         lag = await sampler.sample()
         assert sum(lag.values()) == journey.messages[topic] > 0
         assert (

@@ -86,6 +86,7 @@ class EventBus:
         self.service = service
         self.db = db
         self.retries = retries
+        self.bootstrap = bootstrap
         self.broker = KafkaBroker(bootstrap, client_id=f"ykt-{service}", logger=None)
         self.producer: AIOKafkaProducer = outbox.make_producer(bootstrap)
         self.relay = outbox.OutboxRelay(db, self.producer, service)
@@ -223,7 +224,7 @@ class EventBus:
         self.relay.start()
         await self.broker.start()
         if self._routes:
-            sampler = ConsumerLagSampler(self.service, self.broker)
+            sampler = ConsumerLagSampler(self.service, self.broker, self.bootstrap)
             self._lag_task = asyncio.create_task(sampler.run(), name=f"consumer-lag-{self.service}")
 
     async def stop(self) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import IllegalStateError
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,12 +77,19 @@ def observe_event_delivery(service: str, topic: str, occurred_at: datetime) -> N
 
 
 class ConsumerLagSampler:
-    """Sets `ykt_consumer_lag` from the service's own consumers: their positions (known locally) and
-    one ListOffsets request per sample. Partitions moved to another replica drop their series."""
+    """Sets `ykt_consumer_lag` for the partitions assigned to the service's own consumers.
 
-    def __init__(self, service: str, broker: Any) -> None:
+    Positions are read from the consumers' local state only (no request, no await on them), and
+    the end offsets come from one ListOffsets request of the sampler's OWN group-less consumer, so
+    sampling never touches the connections, fetcher or coordinator of the consumers that do the
+    work. Partitions without a known position yet are left out until they have one; partitions
+    moved to another replica drop their series."""
+
+    def __init__(self, service: str, broker: Any, bootstrap: str | None = None) -> None:
         self.service = service
         self.broker = broker  # a FastStream broker: its subscribers' aiokafka consumers are read
+        self.bootstrap = bootstrap
+        self._probe: AIOKafkaConsumer | None = None
         self._reported: set[tuple[str, str]] = set()
 
     def _consumers(self) -> list[AIOKafkaConsumer]:
@@ -94,20 +100,42 @@ class ConsumerLagSampler:
                 found.append(consumer)
         return found
 
+    @staticmethod
+    def _positions(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """Known positions of the consumer's assigned partitions, read without any I/O."""
+        out: dict[TopicPartition, int] = {}
+        subscription = getattr(consumer._subscription, "subscription", None)  # noqa: SLF001
+        assignment = getattr(subscription, "assignment", None)
+        if assignment is None:
+            return out
+        for tp in list(assignment.tps):
+            state = assignment.state_value(tp)
+            if state is not None and state.has_valid_position:
+                out[tp] = int(state.position)
+        return out
+
+    async def _end_offsets(
+        self, parts: list[TopicPartition], fallback: AIOKafkaConsumer
+    ) -> dict[TopicPartition, int]:
+        if self.bootstrap is None:  # tests hand in a consumer of their own: ask it
+            return dict(await fallback.end_offsets(parts))
+        if self._probe is None:
+            probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+            await probe.start()
+            self._probe = probe
+        return dict(await asyncio.wait_for(self._probe.end_offsets(parts), timeout=10))
+
     async def sample(self) -> dict[TopicPartition, int]:
-        """One sample: lag per assigned partition (also set on the gauge)."""
+        """One sample: lag per assigned partition with a known position (also set on the gauge)."""
         lag: dict[TopicPartition, int] = {}
         for consumer in self._consumers():
-            parts = sorted(consumer.assignment())
-            if not parts:
+            positions = self._positions(consumer)
+            if not positions:
                 continue
-            ends = await consumer.end_offsets(parts)
-            for tp in parts:
-                try:
-                    position = await asyncio.wait_for(consumer.position(tp), timeout=5)
-                except (TimeoutError, IllegalStateError):
-                    continue  # no position yet, or revoked meanwhile: the next sample has it
-                lag[tp] = max(0, ends[tp] - position)
+            ends = await self._end_offsets(sorted(positions), consumer)
+            for tp, position in positions.items():
+                if tp in ends:
+                    lag[tp] = max(0, ends[tp] - position)
         seen = set()
         for tp, n in lag.items():
             key = (tp.topic, str(tp.partition))
@@ -119,9 +147,18 @@ class ConsumerLagSampler:
         self._reported = seen
         return lag
 
+    async def close(self) -> None:
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(probe.stop(), timeout=10)
+
     async def run(self, every: float = 10.0) -> None:
         """Sample every `every` seconds until cancelled."""
-        await run_every(every, self.sample, what="consumer lag")
+        try:
+            await run_every(every, self.sample, what="consumer lag")
+        finally:
+            await self.close()
 
 
 async def sample_batch_states(

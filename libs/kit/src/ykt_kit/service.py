@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from .telemetry import configure_tracing, extract_context
 
 log = logging.getLogger(__name__)
 
-Background = Callable[[FastAPI], Awaitable[None]]
+Background = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
 
 def create_service_app(
@@ -63,7 +63,7 @@ def create_service_app(
             await bus.start()
         if on_startup is not None:
             await on_startup(app)
-        tasks = [asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background]
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background]
         log.info("service started", extra={"schema": schema})
         try:
             yield
