@@ -8,6 +8,9 @@ from datetime import date
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
+# 港澳台居民居住证: the first six digits are fixed per region (GB 11643 checksum unchanged).
+RESIDENCE_PERMIT_REGIONS = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
+
 
 def check_char(first17: str) -> str:
     """The check character for the first 17 digits."""
@@ -52,6 +55,11 @@ def parse(id_number: str, *, today: date | None = None) -> IdInfo:
         gender="M" if int(s[16]) % 2 else "F",
         residence_permit=s[:2] in ("81", "82", "83"),
     )
+
+
+def residence_permit_region(id_number: str) -> str | None:
+    """香港 / 澳门 / 台湾 for a residence permit number (810000/820000/830000…), else None."""
+    return RESIDENCE_PERMIT_REGIONS.get(id_number.strip()[:6])
 
 
 def is_valid(id_number: str) -> bool:
