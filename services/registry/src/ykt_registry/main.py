@@ -8,6 +8,8 @@ from ykt_kit.service import create_service_app
 
 import ykt_registry
 
+from .adapters.api.beneficiary_routes import router as beneficiary_router
+from .adapters.api.reference_routes import router as reference_router
 from .adapters.api.routes import router
 from .adapters.messaging.handlers import HANDLERS
 from .config import Settings
@@ -20,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schema="registry",
         settings=settings,
         migrations=script_location(ykt_registry.__file__),
-        routers=[router],
+        routers=[reference_router, beneficiary_router, router],
         handlers=HANDLERS,
         title="一卡通 registry",
     )
