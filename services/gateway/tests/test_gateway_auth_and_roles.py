@@ -93,6 +93,15 @@ async def test_repeated_wrong_passwords_lock_the_account(gw: tuple[FastAPI, http
         ("bank-cqrcb", "GET", "/api/v1/beneficiaries"),
         ("civil", "GET", "/api/v1/audit"),
         ("civil", "POST", "/api/v1/beneficiaries"),
+        ("civil", "GET", "/api/v1/beneficiaries"),
+        ("civil", "PUT", "/api/v1/organisations"),
+        ("civil", "PUT", "/api/v1/agency-agreements"),
+        ("audit", "POST", "/api/v1/divisions/import"),
+        ("audit", "POST", "/api/v1/beneficiaries/k/account-changes"),
+        ("finance", "POST", "/api/v1/account-changes/c/approval"),
+        ("finance", "POST", "/api/v1/beneficiaries/k/verification"),
+        ("admin", "POST", "/api/v1/beneficiaries/k/verification"),
+        ("town-xsc", "GET", "/api/v1/reference-changes"),
     ],
 )
 async def test_each_route_refuses_roles_it_does_not_admit(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from ykt_contracts import MAX_RECORDS_PER_CHUNK, BatchValidatedV1, ChunkInfo, RecordVerdict, Totals
-from ykt_contracts.reference import PROGRAMS, TOWNS
+from ykt_contracts.reference import DEPARTMENTS, PROGRAMS, TOWNS
 from ykt_kit import synthetic
 from ykt_kit.actor import Role
 from ykt_kit.testing import EventRecorder, HandledEvents, actor_headers, publish, running
@@ -28,6 +28,10 @@ async def client(platform_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClien
     settings = Settings()
     async with running(create_app(settings)) as c:
         c.headers.update(actor_headers(settings.service_secret, Role.ADMIN, "FIN-500104"))
+        await c.put(
+            "/api/v1/organisations",
+            json=[{"code": d.code, "name": d.name, "kind": "department"} for d in DEPARTMENTS],
+        )
         await c.put(
             "/api/v1/programs",
             json=[

@@ -9,6 +9,8 @@ from ykt_kit.service import create_service_app
 import ykt_registry
 
 from . import metrics
+from .adapters.api.beneficiary_routes import router as beneficiary_router
+from .adapters.api.reference_routes import router as reference_router
 from .adapters.api.routes import router
 from .adapters.messaging.handlers import HANDLERS
 from .config import Settings
@@ -21,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schema="registry",
         settings=settings,
         migrations=script_location(ykt_registry.__file__),
-        routers=[router],
+        routers=[reference_router, beneficiary_router, router],
         handlers=HANDLERS,
         background=[metrics.batch_states_job],
         title="一卡通 registry",

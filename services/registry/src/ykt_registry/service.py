@@ -15,16 +15,15 @@ from ykt_contracts import (
     Totals,
 )
 from ykt_contracts.chunking import chunked
-from ykt_kit import idcard, masking
+from ykt_kit import masking
 from ykt_kit.actor import Actor, Role, require
 from ykt_kit.crypto import PiiCipher
 from ykt_kit.errors import NotFound
 from ykt_kit.metrics import AMOUNT_FEN, RECORDS
 from ykt_kit.outbox import add_events
 
-from .adapters.api.schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
+from .adapters.api.schemas import BatchIn, CorrectionIn
 from .adapters.db import repository as repo
-from .adapters.db.tables import BANKS, DIVISIONS, PERSONS, PROGRAMS
 from .domain.model import (
     BATCH_STATUS_ZH,
     BatchNumberConflict,
@@ -51,104 +50,6 @@ def unit_scope(actor: Actor) -> str | None:
     if actor.role in UNIT_ROLES:
         return actor.org_code
     raise OutOfScope("当前角色无权查看发放批次")
-
-
-# ------------------------------------------------------------------ reference data
-
-
-async def upsert_programs(session: AsyncSession, actor: Actor, items: Sequence[ProgramIn]) -> int:
-    require(actor, Role.ADMIN)
-    return await repo.upsert(session, PROGRAMS, [i.model_dump() for i in items], "code")
-
-
-async def upsert_divisions(session: AsyncSession, actor: Actor, items: Sequence[DivisionIn]) -> int:
-    require(actor, Role.ADMIN)
-    return await repo.upsert(session, DIVISIONS, [i.model_dump() for i in items], "code")
-
-
-async def upsert_banks(session: AsyncSession, actor: Actor, items: Sequence[BankIn]) -> int:
-    require(actor, Role.ADMIN)
-    return await repo.upsert(session, BANKS, [i.model_dump() for i in items], "code")
-
-
-# ------------------------------------------------------------------ beneficiaries
-
-
-async def register_persons(
-    session: AsyncSession, actor: Actor, items: Sequence[PersonIn], cipher: PiiCipher
-) -> int:
-    """Register or update beneficiaries of the actor's own town (all-or-nothing)."""
-    require(actor, Role.TOWN, Role.ADMIN)
-    towns = await repo.division_codes(session)
-    known_banks = await repo.bank_codes(session)
-    errors: list[RowError] = []
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for n, p in enumerate(items, start=1):
-        if actor.role == Role.TOWN and p.town_code != actor.org_code:
-            errors.append(RowError(n, "town_code", "TOWN_NOT_YOURS", f"第{n}行：只能登记本镇街的对象"))
-        if p.town_code not in towns:
-            errors.append(RowError(n, "town_code", "TOWN_UNKNOWN", f"第{n}行：镇街代码不存在"))
-        if p.bank_code not in known_banks:
-            errors.append(RowError(n, "bank_code", "BANK_UNKNOWN", f"第{n}行：代发银行不存在"))
-        try:
-            info = idcard.parse(p.id_number)
-        except idcard.InvalidId as exc:
-            errors.append(RowError(n, "id_number", exc.code, f"第{n}行：{exc.message}"))
-            continue
-        key = cipher.blind_index(p.id_number)
-        if key in seen:
-            errors.append(RowError(n, "id_number", "PERSON_DUPLICATE", f"第{n}行：与第{seen[key]}行为同一人"))
-            continue
-        seen[key] = n
-        rows.append(
-            {
-                "person_key": key,
-                "name": p.name,
-                "id_number_enc": cipher.encrypt(p.id_number.upper()),
-                "gender": info.gender,
-                "birth_date": info.birth_date,
-                "phone_enc": cipher.encrypt(p.phone) if p.phone else None,
-                "town_code": p.town_code,
-                "village": p.village,
-                "bank_code": p.bank_code,
-                "account_no_enc": cipher.encrypt(p.account_no),
-                "account_tail": p.account_no[-4:],
-            }
-        )
-    if errors:
-        raise InvalidRecords(
-            f"共{len(errors)}处错误，未导入任何数据", errors=[e.as_dict() for e in errors[:500]]
-        )
-    for i in range(0, len(rows), 5000):
-        await repo.upsert(session, PERSONS, rows[i : i + 5000], "person_key")
-    return len(rows)
-
-
-async def list_persons(
-    session: AsyncSession, actor: Actor, cipher: PiiCipher, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    if actor.role == Role.TOWN:
-        town: str | None = actor.org_code
-    elif actor.role in (Role.SUPERVISOR, Role.ADMIN):
-        town = None
-    else:
-        raise OutOfScope("当前角色无权查看对象名册")
-    out = []
-    for r in await repo.persons(session, town=town, limit=limit, offset=offset):
-        out.append(
-            {
-                "name": masking.mask_name(r.name),
-                "id_number": masking.mask_id(cipher.decrypt(r.id_number_enc)),
-                "gender": r.gender,
-                "birth_date": r.birth_date.isoformat(),
-                "town_code": r.town_code,
-                "village": r.village,
-                "bank_code": r.bank_code,
-                "account_no": "*" * 12 + r.account_tail,
-            }
-        )
-    return out
 
 
 # ------------------------------------------------------------------ batches

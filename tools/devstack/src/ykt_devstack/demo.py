@@ -11,29 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from ykt_contracts.reference import DEPARTMENTS, PROGRAMS, TOWNS
+from ykt_contracts.reference import DEPARTMENTS, TOWNS
 from ykt_kit import idcard, synthetic
+from ykt_registry import seed
 
 PASSWORD = "Demo-Passw0rd!"  # noqa: S105 - the development demo password (refused outside development)
 PROGRAM = "HM10"  # 困难群众救助补助——城乡居民最低生活保障金
 PERIOD = "2026-11"
 AMOUNT_FEN = 65_000
-BANKS = {
-    "CQRCB": "重庆农村商业银行",
-    "ICBC": "中国工商银行",
-    "CCB": "中国建设银行",
-    "ABC": "中国农业银行",
-    "BOC": "中国银行",
-}
-PROTOCOL_OF_BANK = {
-    "CQRCB": "json-api",
-    "ICBC": "json-api",
-    "CCB": "json-api",
-    "ABC": "json-api",
-    "BOC": "json-api",
-}
-VILLAGES = ("红光社区", "团结村", "和平社区")
-STANDARDS = {"HM10": 65_000, "HM11": 90_000, "HM13": 10_000, "HM14": 8_000, "HM15": 8_000, "HM16": 150_000}
+BANKS = {code: name for code, name, _, _ in seed.BANKS}
+# people live in the villages/communities the registry was seeded with (synthetic names)
+VILLAGES = seed.villages_by_town()
 
 
 class DemoFailure(Exception):
@@ -95,29 +83,19 @@ class Operator:
 
 
 def seed_reference(admin: Operator) -> None:
-    """Step 0: Annex 1's catalogue, Dadukou's divisions and the agent banks (through the gateway)."""
+    """Step 0, through the gateway as the platform admin: Dadukou's divisions down to villages (from
+    the registry's CSV), the agent banks, the organisations, Annex 1's catalogue (with HM10 on
+    trial, §五.五) and the agency agreements each paying unit signed (§五.三)."""
     admin.call(
-        "PUT",
-        "/api/v1/programs",
-        json=[
-            {
-                "code": p.code,
-                "name": p.name,
-                "department_code": p.department_code,
-                "frequency": p.frequency,
-                "standard_fen": STANDARDS.get(p.code),
-                "rollout": "trial" if p.code == PROGRAM else "not_yet",
-            }
-            for p in PROGRAMS
-        ],
+        "POST",
+        "/api/v1/divisions/import",
+        content=seed.divisions_csv().encode(),
+        headers={"content-type": "text/csv"},
     )
-    divisions = [{"code": t.code, "name": t.name, "kind": t.kind, "parent_code": "500104"} for t in TOWNS]
-    admin.call("PUT", "/api/v1/divisions", json=divisions)
-    admin.call(
-        "PUT",
-        "/api/v1/banks",
-        json=[{"code": c, "name": n, "adapter": PROTOCOL_OF_BANK[c]} for c, n in BANKS.items()],
-    )
+    admin.call("PUT", "/api/v1/banks", json=seed.banks())
+    admin.call("PUT", "/api/v1/organisations", json=seed.organisations())
+    admin.call("PUT", "/api/v1/programs", json=seed.programs(trial=PROGRAM))
+    admin.call("PUT", "/api/v1/agency-agreements", json=seed.agreements())
 
 
 def _wrong_check_char(id_number: str) -> str:
@@ -138,7 +116,7 @@ def run_cycle(
     seed_reference(admin)
 
     rng = random.Random(seed)
-    towns = [(t.code, VILLAGES[i % len(VILLAGES)]) for i, t in enumerate(TOWNS)]
+    towns = [(t.code, v) for t in TOWNS for v in VILLAGES[t.code]]
     pop = synthetic.population(
         people, seed=seed, area="500104", towns=towns, bank_codes=["CQRCB", "CQRCB", "ICBC", "CCB"]
     )

@@ -21,6 +21,7 @@ async def forward(
     json_body: Any = None,
     content: bytes | None = None,
     params: dict[str, Any] | None = None,
+    content_type: str = "application/json",
 ) -> Response:
     """Call `service` at `path` as `actor` and return its answer unchanged."""
     client: httpx.AsyncClient = request.app.state.http
@@ -28,7 +29,7 @@ async def forward(
     base = getattr(settings, f"{service}_url")
     headers = {**actor.headers(settings.service_secret), **inject_headers()}
     if json_body is not None or content is not None:
-        headers["content-type"] = "application/json"
+        headers["content-type"] = content_type
     query = params if params is not None else dict(request.query_params)
     try:
         resp = await client.request(

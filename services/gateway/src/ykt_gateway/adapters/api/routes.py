@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 from ykt_disclosure.adapters.api.schemas import CorrectionIn as CorrectionPubIn
 from ykt_disclosure.adapters.api.schemas import MaskingIn, WithdrawalIn
 from ykt_kit.actor import Actor, Role
-from ykt_registry.adapters.api.schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
+from ykt_registry.adapters.api.schemas import BatchIn, CorrectionIn
 
 from ..db import repository as repo
 from . import auth
 from .forward import forward
+from .registry_model import router as registry_model_router
 
 router = APIRouter(prefix="/api/v1")
 
@@ -30,8 +31,6 @@ Unit = Annotated[Actor, auth.roles(*UNITS)]
 Reader = Annotated[Actor, auth.roles(*READERS)]
 Finance = Annotated[Actor, auth.roles(Role.FINANCE)]
 Reviewer = Annotated[Actor, auth.roles(Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)]
-TownOrAdmin = Annotated[Actor, auth.roles(Role.TOWN, Role.ADMIN)]
-PeopleReader = Annotated[Actor, auth.roles(Role.TOWN, Role.SUPERVISOR, Role.ADMIN)]
 BankReader = Annotated[Actor, auth.roles(Role.BANK, Role.FINANCE, Role.SUPERVISOR, Role.ADMIN, *UNITS)]
 Auditor = Annotated[Actor, auth.roles(Role.SUPERVISOR, Role.ADMIN)]
 
@@ -68,58 +67,6 @@ async def logout(request: Request, actor: Anyone) -> Response:
 @router.get("/me", tags=["auth"], summary="当前用户")
 async def me(actor: Anyone) -> dict[str, str]:
     return {"user": actor.user_id, "role": actor.role.value, "org_code": actor.org_code}
-
-
-# ------------------------------------------------------------------ reference data (registry)
-
-
-@router.get("/programs", tags=["reference"], summary="补贴项目目录")
-async def programs(request: Request, actor: Anyone) -> Response:
-    return await forward(request, actor, "registry", "/api/v1/programs")
-
-
-@router.put("/programs", tags=["reference"], summary="维护补贴项目目录")
-async def put_programs(request: Request, actor: Admin, body: list[ProgramIn]) -> Response:
-    return await forward(
-        request, actor, "registry", "/api/v1/programs", json_body=[b.model_dump() for b in body]
-    )
-
-
-@router.get("/divisions", tags=["reference"], summary="行政区划")
-async def divisions(request: Request, actor: Anyone) -> Response:
-    return await forward(request, actor, "registry", "/api/v1/divisions")
-
-
-@router.put("/divisions", tags=["reference"], summary="维护行政区划")
-async def put_divisions(request: Request, actor: Admin, body: list[DivisionIn]) -> Response:
-    return await forward(
-        request, actor, "registry", "/api/v1/divisions", json_body=[b.model_dump() for b in body]
-    )
-
-
-@router.get("/banks", tags=["reference"], summary="代发银行")
-async def banks(request: Request, actor: Anyone) -> Response:
-    return await forward(request, actor, "registry", "/api/v1/banks")
-
-
-@router.put("/banks", tags=["reference"], summary="维护代发银行")
-async def put_banks(request: Request, actor: Admin, body: list[BankIn]) -> Response:
-    return await forward(
-        request, actor, "registry", "/api/v1/banks", json_body=[b.model_dump() for b in body]
-    )
-
-
-# ------------------------------------------------------------------ beneficiaries (registry)
-
-
-@router.post("/beneficiaries", tags=["beneficiaries"], summary="登记受益对象及一卡通账户")
-async def register(request: Request, actor: TownOrAdmin, body: list[PersonIn]) -> Response:
-    return await forward(request, actor, "registry", "/api/v1/beneficiaries", content=await request.body())
-
-
-@router.get("/beneficiaries", tags=["beneficiaries"], summary="受益对象名册（脱敏）")
-async def persons(request: Request, actor: PeopleReader, limit: int = 100, offset: int = 0) -> Response:
-    return await forward(request, actor, "registry", "/api/v1/beneficiaries")
 
 
 # ------------------------------------------------------------------ batches: steps 1-2 (registry, validation)
@@ -348,3 +295,7 @@ async def audit(
 ) -> list[dict[str, Any]]:
     async with request.app.state.db.transaction() as s:
         return await repo.audit_entries(s, limit=limit, offset=offset)
+
+
+# reference data, beneficiaries and accounts (registry): routes of their own module
+router.include_router(registry_model_router)

@@ -9,8 +9,7 @@ from ykt_kit.actor import CurrentActor
 from ykt_kit.crypto import PiiCipher
 
 from ... import service
-from ..db import repository as repo
-from .schemas import BankIn, BatchIn, CorrectionIn, DivisionIn, PersonIn, ProgramIn
+from .schemas import BatchIn, CorrectionIn
 
 router = APIRouter(prefix="/api/v1")
 
@@ -21,58 +20,6 @@ def _cipher(request: Request) -> PiiCipher:
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-
-
-@router.get("/programs", tags=["reference"], summary="补贴项目目录")
-async def programs(request: Request, actor: CurrentActor) -> list[dict[str, Any]]:
-    async with request.app.state.db.transaction() as s:
-        return [dict(r._mapping) for r in await repo.programs(s)]
-
-
-@router.put("/programs", tags=["reference"], summary="维护补贴项目目录（管理员）")
-async def put_programs(request: Request, actor: CurrentActor, body: list[ProgramIn]) -> dict[str, int]:
-    async with request.app.state.db.transaction() as s:
-        return {"upserted": await service.upsert_programs(s, actor, body)}
-
-
-@router.get("/divisions", tags=["reference"], summary="行政区划")
-async def divisions(request: Request, actor: CurrentActor) -> list[dict[str, Any]]:
-    async with request.app.state.db.transaction() as s:
-        return [dict(r._mapping) for r in await repo.divisions(s)]
-
-
-@router.put("/divisions", tags=["reference"], summary="维护行政区划（管理员）")
-async def put_divisions(request: Request, actor: CurrentActor, body: list[DivisionIn]) -> dict[str, int]:
-    async with request.app.state.db.transaction() as s:
-        return {"upserted": await service.upsert_divisions(s, actor, body)}
-
-
-@router.get("/banks", tags=["reference"], summary="代发银行")
-async def banks(request: Request, actor: CurrentActor) -> list[dict[str, Any]]:
-    async with request.app.state.db.transaction() as s:
-        return [dict(r._mapping) for r in await repo.banks(s)]
-
-
-@router.put("/banks", tags=["reference"], summary="维护代发银行（管理员）")
-async def put_banks(request: Request, actor: CurrentActor, body: list[BankIn]) -> dict[str, int]:
-    async with request.app.state.db.transaction() as s:
-        return {"upserted": await service.upsert_banks(s, actor, body)}
-
-
-@router.post(
-    "/beneficiaries", tags=["beneficiaries"], summary="登记受益对象及一卡通账户（整批成功或整批不导入）"
-)
-async def register(request: Request, actor: CurrentActor, body: list[PersonIn]) -> dict[str, int]:
-    async with request.app.state.db.transaction() as s:
-        return {"registered": await service.register_persons(s, actor, body, _cipher(request))}
-
-
-@router.get("/beneficiaries", tags=["beneficiaries"], summary="受益对象名册（脱敏）")
-async def persons(
-    request: Request, actor: CurrentActor, limit: Limit = 100, offset: int = 0
-) -> list[dict[str, Any]]:
-    async with request.app.state.db.transaction() as s:
-        return await service.list_persons(s, actor, _cipher(request), limit, offset)
 
 
 @router.post("/batches", tags=["batches"], status_code=201, summary="提交发放批次（第一步：提交数据）")

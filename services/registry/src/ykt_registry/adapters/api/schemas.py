@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ykt_contracts.events import AccountNo, Code, IdNumber, Name, Period, Village
+
+from ...domain.beneficiaries import Carrier, PersonStatus
+from ...domain.reference import BankAdapter, Frequency, OrgKind, Register, Rollout, Standard
 
 
 class In(BaseModel):
@@ -43,32 +48,105 @@ class CorrectionIn(In):
 
 
 class ProgramIn(In):
+    """A program of the catalogue (Annex 1) with its standard, registers, exclusions and rollout."""
+
     code: Code
     name: str = Field(min_length=1, max_length=80)
-    department_code: Code
-    frequency: str = Field(pattern="^(monthly|quarterly|yearly|once)$")
-    standard_fen: int | None = Field(default=None, ge=0)
-    rollout: str = Field(default="not_yet", pattern="^(live|trial|not_yet)$")
+    department_code: Code = Field(description="主管部门（机构代码）")
+    frequency: Frequency = Field(description="发放频次：monthly/quarterly/yearly/once")
+    standard: Standard | None = Field(default=None, description="补助标准；为空表示尚未录入")
+    requires_registers: list[Register] = Field(default_factory=list, description="对象须在的名册")
+    excludes_registers: list[Register] = Field(default_factory=list, description="对象不得在的名册")
+    exclusive_with: list[Code] = Field(
+        default_factory=list, max_length=18, description="同期不得同时享受的项目（双方互列）"
+    )
+    rollout: Rollout = Field(
+        default=Rollout.NOT_YET, description="live 正式运行 / trial 试运行 / not_yet 未上线"
+    )
 
 
 class DivisionIn(In):
-    code: Code
+    code: str = Field(min_length=6, max_length=12, pattern=r"^\d+$")
     name: str = Field(min_length=1, max_length=40)
-    kind: str = Field(min_length=1, max_length=10)
-    parent_code: str | None = None
+    kind: str = Field(description="区县 / 街道 / 镇 / 乡 / 社区 / 村")
+    parent_code: str | None = Field(default=None, max_length=12)
 
 
 class BankIn(In):
-    code: Code
+    code: Code = Field(description="银行代码（平台内使用，如 CQRCB）")
     name: str = Field(min_length=1, max_length=40)
-    adapter: str = Field(default="json-api", max_length=20)
+    institution_code: str | None = Field(
+        default=None, pattern=r"^[0-9A-Z]{3,20}$", description="金融机构代码（人民银行支付系统行别/行号）"
+    )
+    adapter: BankAdapter = Field(
+        default=BankAdapter.JSON_API, description="接口协议：json_api / batch_file / iso20022"
+    )
+
+
+class OrganisationIn(In):
+    code: Code
+    name: str = Field(min_length=1, max_length=60)
+    kind: OrgKind
+    division_code: str | None = Field(default=None, max_length=12, description="镇街：所对应的行政区划")
+    bank_code: Code | None = Field(default=None, description="银行：所对应的代发银行代码")
+
+    @model_validator(mode="after")
+    def _links(self) -> OrganisationIn:
+        if (self.kind == OrgKind.TOWN) != (self.division_code is not None):
+            raise ValueError("镇街须且只有镇街填写 division_code")
+        if (self.kind == OrgKind.BANK) != (self.bank_code is not None):
+            raise ValueError("银行须且只有银行填写 bank_code")
+        return self
+
+
+class AgreementIn(In):
+    """An agency agreement (代发协议) between a paying unit and the agent bank it chose (§五.三)."""
+
+    unit_code: Code = Field(description="发放单位（部门或镇街）机构代码")
+    bank_code: Code
+    agreement_no: str = Field(min_length=1, max_length=64, description="协议编号")
+    effective_date: date = Field(description="生效日期")
 
 
 class PersonIn(In):
+    """One row of the collection form (Annex 2): the person and their one-card account."""
+
     id_number: IdNumber
     name: Name
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     town_code: Code
     village: Village = ""
+    household_no: str | None = Field(
+        default=None, max_length=32, pattern=r"^[0-9A-Za-z\-]+$", description="户编号"
+    )
+    carrier: Carrier = Field(default=Carrier.BANK_CARD, description="账户载体：社保卡/银行卡/存折")
     bank_code: Code
     account_no: AccountNo
+    holder_name: Name | None = Field(default=None, description="户名（缺省为本人姓名）")
+
+
+class AccountChangeIn(In):
+    """A re-application for a different one-card account (账户变更申请)."""
+
+    carrier: Carrier = Carrier.BANK_CARD
+    bank_code: Code
+    account_no: AccountNo
+    holder_name: Name | None = None
+    reason: str = Field(min_length=1, max_length=200, description="变更原因")
+
+
+class DecisionIn(In):
+    note: str = Field(default="", max_length=200, description="审核意见")
+
+
+class LookupIn(In):
+    id_number: IdNumber
+
+
+class VerificationIn(In):
+    purpose: str = Field(min_length=2, max_length=200, description="查看完整信息的事由（记入访问审计）")
+
+
+class PersonStatusIn(In):
+    status: PersonStatus
+    reason: str = Field(min_length=1, max_length=200)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .tables import BANKS, BATCHES, DIVISIONS, PERSONS, PROGRAMS, RECORDS, ROUND_CHUNKS, ROUNDS
+from .tables import BANKS, BATCHES, DIVISIONS, PROGRAMS, RECORDS, ROUND_CHUNKS, ROUNDS
 
 
 async def upsert(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]], key: str) -> int:
@@ -34,7 +34,9 @@ async def divisions(session: AsyncSession) -> list[sa.Row[Any]]:
 
 
 async def division_codes(session: AsyncSession) -> set[str]:
-    return set((await session.execute(sa.select(DIVISIONS.c.code))).scalars())
+    """Codes of the towns/streets (镇街): the units that register people and pay subsidies."""
+    q = sa.select(DIVISIONS.c.code).where(DIVISIONS.c.kind.in_(["街道", "镇", "乡"]))
+    return set((await session.execute(q)).scalars())
 
 
 async def banks(session: AsyncSession) -> list[sa.Row[Any]]:
@@ -43,13 +45,6 @@ async def banks(session: AsyncSession) -> list[sa.Row[Any]]:
 
 async def bank_codes(session: AsyncSession) -> set[str]:
     return set((await session.execute(sa.select(BANKS.c.code))).scalars())
-
-
-async def persons(session: AsyncSession, *, town: str | None, limit: int, offset: int) -> list[sa.Row[Any]]:
-    q = sa.select(PERSONS).order_by(PERSONS.c.town_code, PERSONS.c.name).limit(limit).offset(offset)
-    if town is not None:
-        q = q.where(PERSONS.c.town_code == town)
-    return list((await session.execute(q)).all())
 
 
 async def batch_by_unit_no(session: AsyncSession, unit: str, unit_batch_no: str) -> sa.Row[Any] | None:

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 
 class Program(SQLModel, table=True):
-    """A subsidy program of the catalogue (Annex 1)."""
+    """A subsidy program of the catalogue (Annex 1); `standard` is a `domain.reference.Standard`."""
 
     __tablename__ = "programs"
     code: str = Field(primary_key=True)
     name: str
     department_code: str
     frequency: str
-    standard_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
+    standard: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    requires_registers: list[str] = Field(default_factory=list, sa_type=ARRAY(sa.Text))
+    excludes_registers: list[str] = Field(default_factory=list, sa_type=ARRAY(sa.Text))
+    exclusive_with: list[str] = Field(default_factory=list, sa_type=ARRAY(sa.Text))
     rollout: str = "not_yet"
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
 
 
 class Division(SQLModel, table=True):
-    """An administrative division: a town/street, or a village/community under it."""
+    """An administrative division: a district, a town/street, or a village/community under it."""
 
     __tablename__ = "divisions"
     code: str = Field(primary_key=True)
@@ -32,16 +37,59 @@ class Division(SQLModel, table=True):
 
 
 class Bank(SQLModel, table=True):
-    """An agent bank and the protocol adapter that serves it."""
+    """An agent bank, its financial institution code and the protocol adapter that serves it."""
 
     __tablename__ = "banks"
     code: str = Field(primary_key=True)
     name: str
+    institution_code: str | None = None
     adapter: str
 
 
+class Organisation(SQLModel, table=True):
+    """A department, town, finance bureau, bank or supervisor: the `org_code` of operators."""
+
+    __tablename__ = "organisations"
+    code: str = Field(primary_key=True)
+    name: str
+    kind: str
+    division_code: str | None = None
+    bank_code: str | None = None
+    updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+
+
+class AgencyAgreement(SQLModel, table=True):
+    """A 代发协议: the agent bank a paying unit chose; at most one active per unit."""
+
+    __tablename__ = "agency_agreements"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    unit_code: str
+    bank_code: str
+    agreement_no: str
+    effective_date: date
+    status: str = "active"
+    ended_on: date | None = None
+    created_by: str
+    created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+
+
+class ReferenceChange(SQLModel, table=True):
+    """Append-only audit of every change of reference data (old and new values)."""
+
+    __tablename__ = "reference_changes"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+    actor: str
+    role: str
+    org_code: str
+    entity: str
+    key: str
+    old: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    new: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+
+
 class Person(SQLModel, table=True):
-    """A beneficiary and their one-card account; personal numbers are encrypted at rest."""
+    """A beneficiary (Annex 2); ID number and phone are encrypted, `person_key` is their blind index."""
 
     __tablename__ = "persons"
     person_key: str = Field(primary_key=True)
@@ -52,11 +100,70 @@ class Person(SQLModel, table=True):
     phone_enc: bytes | None = None
     town_code: str
     village: str = ""
-    bank_code: str
-    account_no_enc: bytes
-    account_tail: str
+    village_code: str | None = None
+    household_no: str | None = None
+    status: str = "active"
+    status_reason: str | None = None
+    created_by: str | None = None
     created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+
+
+class Account(SQLModel, table=True):
+    """A one-card account: never edited in place (a trigger refuses), only closed and replaced."""
+
+    __tablename__ = "accounts"
+    account_id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    person_key: str
+    carrier: str
+    bank_code: str
+    account_no_enc: bytes
+    account_key: str
+    account_tail: str
+    holder_name: str
+    status: str = "active"
+    opened_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+    closed_at: datetime | None = None
+    opened_by: str | None = None
+    change_id: str | None = None
+
+
+class AccountChange(SQLModel, table=True):
+    """A re-application for another account; approval closes the old and opens the new one."""
+
+    __tablename__ = "account_changes"
+    change_id: str = Field(primary_key=True)
+    person_key: str
+    town_code: str
+    old_account_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    carrier: str
+    bank_code: str
+    account_no_enc: bytes
+    account_key: str
+    account_tail: str
+    holder_name: str
+    reason: str
+    requested_by: str
+    requested_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+    status: str = "pending"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    new_account_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class PiiAccess(SQLModel, table=True):
+    """Append-only record of who saw a person's full personal data, and why."""
+
+    __tablename__ = "pii_access_log"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+    actor: str
+    role: str
+    org_code: str
+    person_key: str
+    fields: list[str] = Field(sa_type=ARRAY(sa.Text))
+    purpose: str
 
 
 class Batch(SQLModel, table=True):
@@ -129,6 +236,12 @@ PROGRAMS = Program.__table__  # type: ignore[attr-defined]
 DIVISIONS = Division.__table__  # type: ignore[attr-defined]
 BANKS = Bank.__table__  # type: ignore[attr-defined]
 PERSONS = Person.__table__  # type: ignore[attr-defined]
+ORGANISATIONS = Organisation.__table__  # type: ignore[attr-defined]
+AGREEMENTS = AgencyAgreement.__table__  # type: ignore[attr-defined]
+REFERENCE_CHANGES = ReferenceChange.__table__  # type: ignore[attr-defined]
+ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+ACCOUNT_CHANGES = AccountChange.__table__  # type: ignore[attr-defined]
+PII_ACCESS = PiiAccess.__table__  # type: ignore[attr-defined]
 BATCHES = Batch.__table__  # type: ignore[attr-defined]
 ROUNDS = Round.__table__  # type: ignore[attr-defined]
 ROUND_CHUNKS = RoundChunk.__table__  # type: ignore[attr-defined]
