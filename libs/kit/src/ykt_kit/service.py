@@ -63,7 +63,9 @@ def create_service_app(
             await bus.start()
         if on_startup is not None:
             await on_startup(app)
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background]
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background
+        ]
         log.info("service started", extra={"schema": schema})
         try:
             yield
