@@ -4,13 +4,16 @@ scope, and the answers come back unchanged."""
 
 from __future__ import annotations
 
+import io
 import random
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from openpyxl import load_workbook
 from ykt_gateway.config import DEV_DEMO_PASSWORD
 from ykt_gateway.config import Settings as GatewaySettings
 from ykt_gateway.main import create_app as create_gateway
@@ -18,6 +21,7 @@ from ykt_kit import synthetic
 from ykt_kit.testing import running
 from ykt_registry import seed
 from ykt_registry.config import Settings as RegistrySettings
+from ykt_registry.intake.fixtures import BENEFICIARY_HEADER, write_xlsx
 from ykt_registry.main import create_app as create_registry
 
 pytestmark = pytest.mark.integration
@@ -132,3 +136,45 @@ async def test_a_town_cannot_read_another_towns_person_through_the_gateway(gw: h
     assert full.json()["id_number"] == p.id_number
     log = (await gw.get(f"/api/v1/beneficiaries/{key}/access-log", headers=await login(gw, "audit"))).json()
     assert [x["purpose"] for x in log] == ["核对原件"]
+
+
+async def test_a_town_imports_its_collection_form_through_the_gateway_and_downloads_the_report(
+    gw: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    xsc, civil = await login(gw, "town-xsc"), await login(gw, "civil")
+    pop = synthetic.population(
+        3,
+        seed=random.randrange(10**9),
+        area="500104",
+        towns=[("500104001000", "红光社区")],
+        bank_codes=["CQRCB"],
+    )
+    rows = [
+        [
+            str(i),
+            p.name,
+            p.id_number,
+            p.phone,
+            "新山村街道",
+            p.village,
+            "",
+            "社保卡",
+            "CQRCB",
+            p.account_no,
+            p.name,
+        ]
+        for i, p in enumerate(pop, start=1)
+    ]
+    rows[2][2] = rows[2][2][:17] + ("1" if rows[2][2][17] != "1" else "2")  # wrong check character
+    path = write_xlsx(tmp_path / "收集表.xlsx", BENEFICIARY_HEADER, rows)
+    content = path.read_bytes()  # noqa: ASYNC240 - a small test file
+    params = {"filename": path.name, "policy": "accept_valid"}
+    r = await gw.post("/api/v1/beneficiaries/imports", content=content, params=params, headers=civil)
+    assert r.status_code == 403
+    r = await gw.post("/api/v1/beneficiaries/imports", content=content, params=params, headers=xsc)
+    assert r.status_code == 200, r.text
+    assert (r.json()["registered"], r.json()["refused_rows"]) == (2, 1)
+    report = await gw.get(r.json()["report"], headers=xsc)
+    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(report.content)).worksheets[0]
+    assert [(line[0].value, line[2].value) for line in ws.iter_rows(min_row=2)] == [(4, "ID_CHECKSUM")]

@@ -63,7 +63,23 @@ async def register_persons(
     The same person with the same data again changes nothing; changed personal data updates the
     person; a different account for a person who has an active one is refused: that is an
     account change (账户变更申请), approved by the town."""
+    summary, errors = await register_rows(session, actor, list(enumerate(items, start=1)), cipher)
+    if errors:
+        raise InvalidRecords(
+            f"共{len(errors)}处错误，未导入任何数据", errors=[e.as_dict() for e in errors[:500]]
+        )
+    return summary
+
+
+async def register_rows(
+    session: AsyncSession, actor: Actor, numbered: Sequence[tuple[int, PersonIn]], cipher: PiiCipher
+) -> tuple[dict[str, int], list[RowError]]:
+    """Register the good rows of `numbered` (row number, person) and return the bad ones' errors.
+
+    The caller decides what errors mean: `register_persons` rolls everything back, an import with
+    the accept-valid policy keeps the good rows."""
     require(actor, Role.TOWN, Role.ADMIN)
+    items = [p for _, p in numbered]
     towns = await repo.division_codes(session)
     banks = await repo.bank_codes(session)
     villages = await brepo.villages(session, sorted({p.town_code for p in items}))
@@ -71,7 +87,7 @@ async def register_persons(
     parsed: list[tuple[int, PersonIn, str, str, idcard.IdInfo, str | None]] = []
     seen: dict[str, int] = {}
     seen_acct: dict[str, int] = {}
-    for n, p in enumerate(items, start=1):
+    for n, p in numbered:
         bad = False
         if actor.role == Role.TOWN and p.town_code != actor.org_code:
             errors.append(RowError(n, "town_code", "TOWN_NOT_YOURS", f"第{n}行：只能登记本镇街的对象"))
@@ -212,11 +228,7 @@ async def register_persons(
             accounts.append(account)
         if not changed and not opens:
             unchanged += 1
-    if errors:
-        errors.sort(key=lambda e: e.row)
-        raise InvalidRecords(
-            f"共{len(errors)}处错误，未导入任何数据", errors=[e.as_dict() for e in errors[:500]]
-        )
+    errors.sort(key=lambda e: e.row)
     await brepo.upsert_persons(session, persons)
     await brepo.close_accounts(session, rekey)
     opened = await brepo.open_accounts(session, accounts)
@@ -224,13 +236,15 @@ async def register_persons(
         # someone registered the same person or account at the same moment: nothing is kept
         raise RegistrationConflict("同一对象或账号正被同时登记，请稍后重新导入")
     created = sum(1 for r in persons if r["person_key"] not in existing)
-    return {
-        "registered": len(parsed),
+    refused = {e.row for e in errors}
+    summary = {
+        "registered": sum(1 for n, *_ in parsed if n not in refused),
         "created": created,
         "updated": len(persons) - created,
         "unchanged": unchanged,
         "accounts_opened": len(opened) - len(rekey),
     }
+    return summary, errors
 
 
 # ------------------------------------------------------------------ reads (masked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ async def forward(
     *,
     method: str | None = None,
     json_body: Any = None,
-    content: bytes | None = None,
+    content: bytes | AsyncIterator[bytes] | None = None,
     params: dict[str, Any] | None = None,
     content_type: str = "application/json",
 ) -> Response:
@@ -46,7 +47,13 @@ async def forward(
             status=503,
             service=service,
         ) from exc
-    return Response(resp.content, status_code=resp.status_code, media_type=resp.headers.get("content-type"))
+    passed = {k: v for k, v in resp.headers.items() if k.lower() == "content-disposition"}
+    return Response(
+        resp.content,
+        status_code=resp.status_code,
+        media_type=resp.headers.get("content-type"),
+        headers=passed,
+    )
 
 
 def _dumps(obj: Any) -> bytes:

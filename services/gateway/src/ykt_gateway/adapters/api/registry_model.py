@@ -154,6 +154,34 @@ async def persons(
     return await forward(request, actor, "registry", "/api/v1/beneficiaries")
 
 
+@router.post(
+    "/beneficiaries/imports",
+    tags=["beneficiaries"],
+    summary="导入个人一卡通账户收集表（XLSX/CSV 文件作为请求体；policy=reject_all|accept_valid）",
+)
+async def import_file(request: Request, actor: TownOrAdmin) -> Response:
+    return await forward(
+        request,
+        actor,
+        "registry",
+        "/api/v1/beneficiaries/imports",
+        content=request.stream(),  # streamed on: the file is never held whole in the gateway
+        content_type=request.headers.get("content-type", "application/octet-stream"),
+    )
+
+
+@router.get("/beneficiaries/imports/{import_id}", tags=["beneficiaries"], summary="导入结果")
+async def import_result(request: Request, actor: AccessLogReader, import_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/beneficiaries/imports/{import_id}")
+
+
+@router.get(
+    "/beneficiaries/imports/{import_id}/report", tags=["beneficiaries"], summary="下载导入错误报告（XLSX）"
+)
+async def import_report(request: Request, actor: AccessLogReader, import_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/beneficiaries/imports/{import_id}/report")
+
+
 @router.post("/beneficiaries/lookup", tags=["beneficiaries"], summary="按身份证号查找对象（脱敏）")
 async def lookup(request: Request, actor: PeopleReader, body: LookupIn) -> Response:
     return await _pass(request, actor, "/api/v1/beneficiaries/lookup")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from ykt_kit.actor import CurrentActor
 from ykt_kit.crypto import PiiCipher
 
 from ... import beneficiaries as svc
+from ... import imports
 from .schemas import AccountChangeIn, DecisionIn, LookupIn, PersonIn, PersonStatusIn, VerificationIn
+from .uploads import spooled
 
 router = APIRouter(prefix="/api/v1")
 
@@ -123,3 +128,51 @@ async def approve(request: Request, actor: CurrentActor, change_id: str, body: D
 async def reject(request: Request, actor: CurrentActor, change_id: str, body: DecisionIn) -> dict[str, Any]:
     async with request.app.state.db.transaction() as s:
         return await svc.reject_change(s, actor, change_id, body)
+
+
+# ------------------------------------------------------------------ collection-form imports
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post(
+    "/beneficiaries/imports",
+    tags=["beneficiaries"],
+    summary="导入个人一卡通账户收集表（XLSX/CSV，请求体为文件本身）",
+)
+async def import_file(
+    request: Request,
+    actor: CurrentActor,
+    filename: str | None = None,
+    policy: imports.ImportPolicy = imports.ImportPolicy.REJECT_ALL,
+) -> dict[str, Any]:
+    async with spooled(request, filename) as up:
+        return await imports.import_persons(
+            request.app.state.db,
+            actor,
+            _cipher(request),
+            path=up.path,
+            file_hash=up.sha256,
+            filename=up.filename,
+            policy=policy,
+        )
+
+
+@router.get("/beneficiaries/imports/{import_id}", tags=["beneficiaries"], summary="导入结果")
+async def import_result(request: Request, actor: CurrentActor, import_id: str) -> dict[str, Any]:
+    async with request.app.state.db.transaction() as s:
+        return await imports.import_view(s, actor, import_id)
+
+
+@router.get(
+    "/beneficiaries/imports/{import_id}/report", tags=["beneficiaries"], summary="下载导入错误报告（XLSX）"
+)
+async def import_report(request: Request, actor: CurrentActor, import_id: str) -> Response:
+    buf = io.BytesIO()
+    async with request.app.state.db.transaction() as s:
+        name = await imports.write_report(s, actor, import_id, buf)
+    return Response(
+        buf.getvalue(),
+        media_type=XLSX,
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )

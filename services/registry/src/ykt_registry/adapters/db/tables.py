@@ -246,3 +246,40 @@ BATCHES = Batch.__table__  # type: ignore[attr-defined]
 ROUNDS = Round.__table__  # type: ignore[attr-defined]
 ROUND_CHUNKS = RoundChunk.__table__  # type: ignore[attr-defined]
 RECORDS = BatchRecord.__table__  # type: ignore[attr-defined]
+
+
+class PersonImport(SQLModel, table=True):
+    """A collection-form file (Annex 2) a unit imported, with what became of its rows."""
+
+    __tablename__ = "person_imports"
+    import_id: str = Field(primary_key=True)
+    org_code: str
+    file_hash: str
+    filename: str
+    policy: str
+    status: str
+    rows: int
+    registered: int
+    refused_rows: int
+    errors: int
+    warnings: int
+    created_by: str
+    created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+
+
+class PersonImportIssue(SQLModel, table=True):
+    """One row issue of an import (masked value only), for the downloadable report."""
+
+    __tablename__ = "person_import_issues"
+    import_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    row: int
+    column_label: str
+    code: str
+    message: str
+    severity: str
+    value: str = ""
+
+
+PERSON_IMPORTS = PersonImport.__table__  # type: ignore[attr-defined]
+PERSON_IMPORT_ISSUES = PersonImportIssue.__table__  # type: ignore[attr-defined]
