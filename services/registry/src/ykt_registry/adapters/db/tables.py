@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -75,6 +76,10 @@ class Batch(SQLModel, table=True):
     declared_amount_fen: int = Field(sa_type=sa.BigInteger)
     reissue_of_batch_id: str | None = None
     publication_path: str | None = None
+    file_sha256: str | None = None
+    file_format: str | None = None
+    file_name: str | None = None
+    file_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_by: str
     created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
@@ -114,6 +119,7 @@ class BatchRecord(SQLModel, table=True):
     account_tail: str
     bank_code: str
     amount_fen: int = Field(sa_type=sa.BigInteger)
+    quantity: Decimal | None = Field(default=None, sa_type=sa.Numeric(18, 4))
     town_code: str
     village: str = ""
     reissue_of_record_id: str | None = None
@@ -124,6 +130,20 @@ class BatchRecord(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
 
 
+class BatchStatusHistory(SQLModel, table=True):
+    """One change of a batch's status, with the moment it happened."""
+
+    __tablename__ = "batch_status_history"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    batch_id: str
+    from_status: str | None = None
+    status: str
+    round: int | None = None
+    at: datetime | None = Field(
+        default=None, sa_column_kwargs={"server_default": sa.text("clock_timestamp()")}
+    )
+
+
 PROGRAMS = Program.__table__  # type: ignore[attr-defined]
 DIVISIONS = Division.__table__  # type: ignore[attr-defined]
 BANKS = Bank.__table__  # type: ignore[attr-defined]
@@ -132,3 +152,4 @@ BATCHES = Batch.__table__  # type: ignore[attr-defined]
 ROUNDS = Round.__table__  # type: ignore[attr-defined]
 ROUND_CHUNKS = RoundChunk.__table__  # type: ignore[attr-defined]
 RECORDS = BatchRecord.__table__  # type: ignore[attr-defined]
+STATUS_HISTORY = BatchStatusHistory.__table__  # type: ignore[attr-defined]
