@@ -27,7 +27,8 @@ lint: env
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-bench: env ## one large batch through the whole platform, timed per stage (BENCH_RECORDS=20000)
+bench: env ## intake alone: records/s and the registry's peak RSS (BENCH_INTAKE_RECORDS=1000000); then one batch through the whole platform, timed per stage (BENCH_RECORDS=20000)
+	$(PY) -m ykt_devstack.bench intake --records $${BENCH_INTAKE_RECORDS:-1000000}
 	$(PY) -m ykt_devstack.bench --records $${BENCH_RECORDS:-20000}
 
 contracts: env ## rewrite the checked-in JSON Schemas and AsyncAPI document from the models

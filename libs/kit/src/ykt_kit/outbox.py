@@ -74,6 +74,24 @@ async def add_events(
     key: str | None = None,
 ) -> list[uuid.UUID]:
     """Write events to the outbox in the caller's transaction (one multi-row insert)."""
+    rows = outbox_rows(
+        payloads, producer=producer, correlation_id=correlation_id, causation_id=causation_id, key=key
+    )
+    if rows:
+        await session.execute(sa.insert(OUTBOX), rows)
+    return [r["event_id"] for r in rows]
+
+
+def outbox_rows(
+    payloads: Sequence[BaseModel],
+    *,
+    producer: str,
+    correlation_id: str,
+    causation_id: uuid.UUID | None = None,
+    key: str | None = None,
+) -> list[dict[str, Any]]:
+    """The outbox rows of `payloads` (envelope built, size checked), ready to insert; no I/O, so
+    a caller with many events can build them in a worker thread and insert them in groups."""
     rows: list[dict[str, Any]] = []
     for payload in payloads:
         env, headers = build_envelope(
@@ -91,9 +109,7 @@ async def add_events(
                 "headers": headers,
             }
         )
-    if rows:
-        await session.execute(sa.insert(OUTBOX), rows)
-    return [r["event_id"] for r in rows]
+    return rows
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ykt_kit.config import KitSettings
 
@@ -13,3 +14,11 @@ class Settings(KitSettings):
 
     host: str = "127.0.0.1"
     port: int = 8101
+    upload_dir: str | None = Field(
+        default=None, description="Where uploaded batch files are spooled while read (default: the temp dir)."
+    )
+    max_upload_bytes: int = Field(default=2 << 30, description="Largest batch file accepted, in bytes.")
+    max_json_bytes: int = Field(
+        default=64 << 20,
+        description="Largest JSON document read whole; larger batches come as CSV or JSON Lines.",
+    )

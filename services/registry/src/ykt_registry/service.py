@@ -6,36 +6,29 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from ykt_contracts import (
     BatchSentV1,
-    BatchSubmittedV1,
-    PaymentRecord,
     Totals,
 )
-from ykt_contracts.chunking import chunked
 from ykt_kit import masking
 from ykt_kit.actor import Actor, Role, require
 from ykt_kit.crypto import PiiCipher
 from ykt_kit.errors import NotFound
-from ykt_kit.metrics import AMOUNT_FEN, RECORDS
+from ykt_kit.metrics import RECORDS
 from ykt_kit.outbox import add_events
 
+from . import batches
 from .adapters.api.schemas import BatchIn, CorrectionIn
 from .adapters.db import repository as repo
 from .domain.model import (
     BATCH_STATUS_ZH,
-    BatchNumberConflict,
     BatchStatus,
     InvalidRecords,
     OutOfScope,
     RecordStatus,
     RowError,
-    UnknownProgram,
     WrongState,
-    check_totals,
-    content_hash,
 )
 
 SERVICE = "registry"
@@ -58,159 +51,8 @@ def unit_scope(actor: Actor) -> str | None:
 async def submit_batch(
     session: AsyncSession, actor: Actor, body: BatchIn, cipher: PiiCipher
 ) -> dict[str, Any]:
-    """Step 1 (提交数据): accept a batch whole or not at all, then send it to validation."""
-    require(actor, *UNIT_ROLES)
-    unit = actor.org_code
-    digest = content_hash(body.model_dump(mode="json"))
-    existing = await repo.batch_by_unit_no(session, unit, body.unit_batch_no)
-    if existing is not None:
-        if existing.content_hash == digest:
-            return {**await batch_view(session, actor, existing.batch_id), "duplicate": True}
-        raise BatchNumberConflict(
-            f"批次号 {body.unit_batch_no} 已使用且内容不同，请使用新的批次号",
-            unit_batch_no=body.unit_batch_no,
-        )
-    prog = await repo.program(session, body.program_code)
-    if prog is None:
-        raise UnknownProgram(f"补贴项目 {body.program_code} 不存在")
-    if actor.role == Role.DEPARTMENT and prog.department_code != unit:
-        raise OutOfScope("只能提交本部门主管的补贴项目")
-    check_totals(
-        body.declared.record_count,
-        body.declared.amount_fen,
-        len(body.records),
-        sum(r.amount_fen for r in body.records),
-    )
-    towns = await repo.division_codes(session)
-    known_banks = await repo.bank_codes(session)
-    errors: list[RowError] = []
-    for n, r in enumerate(body.records, start=1):
-        if actor.role == Role.TOWN and r.town_code != unit:
-            errors.append(
-                RowError(n, "town_code", "TOWN_NOT_YOURS", f"第{n}行：只能提交本镇街对象的发放数据")
-            )
-        elif r.town_code not in towns:
-            errors.append(RowError(n, "town_code", "TOWN_UNKNOWN", f"第{n}行：镇街代码 {r.town_code} 不存在"))
-        if r.bank_code not in known_banks:
-            errors.append(RowError(n, "bank_code", "BANK_UNKNOWN", f"第{n}行：代发银行 {r.bank_code} 不存在"))
-    if errors:
-        raise InvalidRecords(f"共{len(errors)}处错误，整批未接收", errors=[e.as_dict() for e in errors[:500]])
-
-    batch_id = str(uuid.uuid4())
-    await repo.insert_batch(
-        session,
-        {
-            "batch_id": batch_id,
-            "unit_code": unit,
-            "unit_batch_no": body.unit_batch_no,
-            "content_hash": digest,
-            "program_code": body.program_code,
-            "period": body.period,
-            "status": BatchStatus.VALIDATING,
-            "current_round": 1,
-            "declared_count": body.declared.record_count,
-            "declared_amount_fen": body.declared.amount_fen,
-            "created_by": actor.user_id,
-        },
-    )
-    records = [
-        PaymentRecord(
-            record_id=str(uuid.uuid4()),
-            seq=n,
-            person_key=cipher.blind_index(r.id_number),
-            id_number=r.id_number.upper(),
-            name=r.name,
-            account_no=r.account_no,
-            bank_code=r.bank_code,
-            amount_fen=r.amount_fen,
-            town_code=r.town_code,
-            village=r.village,
-        )
-        for n, r in enumerate(body.records, start=1)
-    ]
-    await _store_records(session, batch_id, records, round_=1, cipher=cipher)
-    await _emit_round(
-        session,
-        batch_id=batch_id,
-        unit=unit,
-        unit_batch_no=body.unit_batch_no,
-        program_code=body.program_code,
-        period=body.period,
-        round_=1,
-        records=records,
-        reissue_of=None,
-    )
-    RECORDS.labels(SERVICE, "intake", "accepted").inc(len(records))
-    AMOUNT_FEN.labels(SERVICE, "intake", "accepted").inc(body.declared.amount_fen)
-    return await batch_view(session, actor, batch_id)
-
-
-async def _store_records(
-    session: AsyncSession, batch_id: str, records: Sequence[PaymentRecord], *, round_: int, cipher: PiiCipher
-) -> None:
-    rows = [
-        {
-            "record_id": r.record_id,
-            "batch_id": batch_id,
-            "seq": r.seq,
-            "person_key": r.person_key,
-            "name": r.name,
-            "id_number_enc": cipher.encrypt(r.id_number),
-            "account_no_enc": cipher.encrypt(r.account_no),
-            "account_tail": r.account_no[-4:],
-            "bank_code": r.bank_code,
-            "amount_fen": r.amount_fen,
-            "town_code": r.town_code,
-            "village": r.village,
-            "reissue_of_record_id": r.reissue_of_record_id,
-            "round": round_,
-            "status": RecordStatus.SUBMITTED,
-        }
-        for r in records
-    ]
-    for i in range(0, len(rows), 5000):
-        await repo.insert_records(session, rows[i : i + 5000])
-
-
-async def _emit_round(
-    session: AsyncSession,
-    *,
-    batch_id: str,
-    unit: str,
-    unit_batch_no: str,
-    program_code: str,
-    period: str,
-    round_: int,
-    records: Sequence[PaymentRecord],
-    reissue_of: str | None,
-) -> None:
-    totals = Totals(record_count=len(records), amount_fen=sum(r.amount_fen for r in records))
-    payloads = [
-        BatchSubmittedV1(
-            batch_id=batch_id,
-            unit_code=unit,
-            unit_batch_no=unit_batch_no,
-            program_code=program_code,
-            period=period,
-            round=round_,
-            reissue_of_batch_id=reissue_of,
-            round_totals=totals,
-            chunk=info,
-            records=list(part),
-        )
-        for info, part in chunked(records, lambda r: r.amount_fen)
-    ]
-    await repo.insert_round(
-        session,
-        {
-            "batch_id": batch_id,
-            "round": round_,
-            "chunk_count": len(payloads),
-            "record_count": totals.record_count,
-            "amount_fen": totals.amount_fen,
-        },
-    )
-    await add_events(session, payloads, producer=SERVICE, correlation_id=batch_id)
+    """Step 1 (提交数据) through the JSON API (small batches); files go to `batches.submit`."""
+    return await batches.submit(session, actor, batches.submission_of_body(body), cipher)
 
 
 async def _scoped_batch(session: AsyncSession, actor: Actor, batch_id: str, *, lock: bool = False) -> Any:
@@ -238,8 +80,29 @@ async def batch_view(session: AsyncSession, actor: Actor, batch_id: str) -> dict
         },
         "reissue_of_batch_id": b.reissue_of_batch_id,
         "publication_path": b.publication_path,
+        "file": {
+            "sha256": b.file_sha256,
+            "format": b.file_format,
+            "name": b.file_name,
+            "bytes": b.file_bytes,
+        },
         "created_at": b.created_at.isoformat() if b.created_at else None,
     }
+
+
+async def batch_history(session: AsyncSession, actor: Actor, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's lifecycle: every change of status, with its moment."""
+    await _scoped_batch(session, actor, batch_id)
+    return [
+        {
+            "status": h.status,
+            "status_zh": BATCH_STATUS_ZH.get(h.status, h.status),
+            "from_status": h.from_status,
+            "round": h.round,
+            "at": h.at.isoformat(),
+        }
+        for h in await repo.history(session, batch_id)
+    ]
 
 
 async def list_batches(
@@ -271,10 +134,17 @@ async def list_records(
     status: str | None,
     limit: int,
     offset: int,
+    after_seq: int | None = None,
 ) -> list[dict[str, Any]]:
+    """A page of the batch's records (masked), by `offset` or, for deep pages, after `after_seq`."""
     await _scoped_batch(session, actor, batch_id)
     rows = await repo.records(
-        session, batch_id, status=[status] if status else None, limit=limit, offset=offset
+        session,
+        batch_id,
+        status=[status] if status else None,
+        limit=limit,
+        offset=offset,
+        after_seq=after_seq,
     )
     return [
         {
@@ -285,6 +155,7 @@ async def list_records(
             "account_no": "*" * 12 + r.account_tail,
             "bank_code": r.bank_code,
             "amount_fen": r.amount_fen,
+            "quantity": str(r.quantity) if r.quantity is not None else None,
             "town_code": r.town_code,
             "village": r.village,
             "round": r.round,
@@ -355,20 +226,11 @@ async def resubmit(session: AsyncSession, actor: Actor, batch_id: str, cipher: P
     b = await _scoped_batch(session, actor, batch_id, lock=True)
     if b.status != BatchStatus.NEEDS_CORRECTION:
         raise WrongState("只有待修正的批次可以重新提交", status_now=b.status)
-    rows = await repo.records(session, batch_id, status=[RecordStatus.CORRECTED])
-    if not rows:
-        raise WrongState("没有已修正的记录可提交")
     round_ = b.current_round + 1
-    records = [_payment_record(r, cipher) for r in rows]
-    await repo.set_status_for(
-        session, [r.record_id for r in rows], RecordStatus.SUBMITTED, only_from=[RecordStatus.CORRECTED]
-    )
-    await session.execute(
-        sa.text("UPDATE batch_records SET round = :r WHERE record_id = ANY(:ids)"),
-        {"r": round_, "ids": [r.record_id for r in rows]},
-    )
+    if not await repo.start_round_for_corrected(session, batch_id, round_):
+        raise WrongState("没有已修正的记录可提交")
     await repo.set_batch(session, batch_id, status=BatchStatus.VALIDATING, current_round=round_)
-    await _emit_round(
+    await batches.emit_round(
         session,
         batch_id=batch_id,
         unit=b.unit_code,
@@ -376,28 +238,10 @@ async def resubmit(session: AsyncSession, actor: Actor, batch_id: str, cipher: P
         program_code=b.program_code,
         period=b.period,
         round_=round_,
-        records=records,
         reissue_of=b.reissue_of_batch_id,
+        cipher=cipher,
     )
     return await batch_view(session, actor, batch_id)
-
-
-def _payment_record(
-    r: Any, cipher: PiiCipher, *, record_id: str | None = None, reissue_of: str | None = None
-) -> PaymentRecord:
-    return PaymentRecord(
-        record_id=record_id or r.record_id,
-        seq=r.seq,
-        person_key=r.person_key,
-        id_number=cipher.decrypt(r.id_number_enc),
-        name=r.name,
-        account_no=cipher.decrypt(r.account_no_enc),
-        bank_code=r.bank_code,
-        amount_fen=r.amount_fen,
-        town_code=r.town_code,
-        village=r.village,
-        reissue_of_record_id=reissue_of if record_id else r.reissue_of_record_id,
-    )
 
 
 async def send(session: AsyncSession, actor: Actor, batch_id: str) -> dict[str, Any]:
@@ -435,18 +279,8 @@ async def reissue(session: AsyncSession, actor: Actor, batch_id: str, cipher: Pi
     b = await _scoped_batch(session, actor, batch_id, lock=True)
     if b.status not in (BatchStatus.COMPLETED, BatchStatus.DISCLOSED):
         raise WrongState("银行反馈完成后才能重新发放失败记录", status_now=b.status)
-    rows = await repo.records(session, batch_id, status=[RecordStatus.CORRECTED])
-    if not rows:
-        raise WrongState("没有已修正的发放失败记录")
     k = await repo.count_reissues(session, batch_id) + 1
     new_id = str(uuid.uuid4())
-    records = [
-        _payment_record(r, cipher, record_id=str(uuid.uuid4()), reissue_of=r.record_id).model_copy(
-            update={"seq": i}
-        )
-        for i, r in enumerate(rows, start=1)
-    ]
-    total = sum(r.amount_fen for r in records)
     unit_batch_no = f"{b.unit_batch_no}-R{k}"
     await repo.insert_batch(
         session,
@@ -454,22 +288,26 @@ async def reissue(session: AsyncSession, actor: Actor, batch_id: str, cipher: Pi
             "batch_id": new_id,
             "unit_code": b.unit_code,
             "unit_batch_no": unit_batch_no,
-            "content_hash": content_hash([r.record_id for r in rows]),
+            "content_hash": "",
             "program_code": b.program_code,
             "period": b.period,
-            "status": BatchStatus.VALIDATING,
+            "status": BatchStatus.SUBMITTED,
             "current_round": 1,
-            "declared_count": len(records),
-            "declared_amount_fen": total,
+            "declared_count": 0,
+            "declared_amount_fen": 0,
             "reissue_of_batch_id": batch_id,
             "created_by": actor.user_id,
         },
     )
-    await _store_records(session, new_id, records, round_=1, cipher=cipher)
-    await repo.set_status_for(
-        session, [r.record_id for r in rows], RecordStatus.REISSUED, only_from=[RecordStatus.CORRECTED]
+    n, total, digest = await repo.copy_corrected_into(session, batch_id, new_id)
+    if n == 0:
+        raise WrongState("没有已修正的发放失败记录")
+    await repo.add_history(session, new_id, BatchStatus.SUBMITTED, from_status=None, round_=1)
+    await repo.set_batch(session, new_id, content_hash=digest, declared_count=n, declared_amount_fen=total)
+    await repo.set_status_of_batch(
+        session, batch_id, RecordStatus.REISSUED, only_from=[RecordStatus.CORRECTED]
     )
-    await _emit_round(
+    await batches.emit_round(
         session,
         batch_id=new_id,
         unit=b.unit_code,
@@ -477,10 +315,12 @@ async def reissue(session: AsyncSession, actor: Actor, batch_id: str, cipher: Pi
         program_code=b.program_code,
         period=b.period,
         round_=1,
-        records=records,
         reissue_of=batch_id,
+        cipher=cipher,
+        totals=(n, total),
     )
-    RECORDS.labels(SERVICE, "intake", "reissued").inc(len(records))
+    await repo.set_batch(session, new_id, status=BatchStatus.VALIDATING)
+    RECORDS.labels(SERVICE, "intake", "reissued").inc(n)
     return await batch_view(session, actor, new_id)
 
 

@@ -5,12 +5,15 @@ fund, pay, feed back, correct and re-issue, disclose. Returns a report that is t
 from __future__ import annotations
 
 import random
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+from openpyxl import Workbook
 from ykt_contracts.reference import DEPARTMENTS, TOWNS
 from ykt_kit import idcard, synthetic
 from ykt_registry import seed
@@ -182,14 +185,16 @@ def run_cycle(
         )
     dup = dict(rows[0])  # the same person twice in one file: duplicate enjoyment
     rows.append(dup)
-    body = {
-        "unit_batch_no": f"MZ-{PERIOD}-DB-{rng.randrange(10**6):06d}",
-        "program_code": PROGRAM,
-        "period": PERIOD,
-        "declared": {"record_count": len(rows), "amount_fen": AMOUNT_FEN * len(rows)},
-        "records": rows,
-    }
-    batch = civil.call("POST", "/api/v1/batches", json=body)
+    # The bureau's clerk fills in the spreadsheet and uploads it, declaring the control totals.
+    batch = upload_xlsx(
+        civil,
+        rows,
+        unit_batch_no=f"MZ-{PERIOD}-DB-{rng.randrange(10**6):06d}",
+        program_code=PROGRAM,
+        period=PERIOD,
+        declared_count=len(rows),
+        declared_amount_fen=AMOUNT_FEN * len(rows),
+    )
     rep.batch_id = bid = batch["batch_id"]
     rep.submitted = (len(rows), AMOUNT_FEN * len(rows))
 
@@ -306,6 +311,56 @@ def run_cycle(
     _bank_side(rep, bank_sim_url, pop)
     _check(rep, payees)
     return rep
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_HEADINGS = ("身份证号码", "姓名", "一卡通账号", "代发银行", "金额（元）", "镇街代码", "村（社区）")
+
+
+def upload_xlsx(
+    op: Operator,
+    rows: list[dict[str, Any]],
+    *,
+    unit_batch_no: str,
+    program_code: str,
+    period: str,
+    declared_count: int,
+    declared_amount_fen: int,
+) -> Any:
+    """Write `rows` as the clerk's spreadsheet (Chinese headings, amounts in yuan) and upload it
+    through the gateway's file route with the batch's control totals."""
+    with tempfile.TemporaryDirectory(prefix="ykt-demo-") as d:
+        path = Path(d) / f"{unit_batch_no}.xlsx"
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("发放明细")
+        ws.append(list(XLSX_HEADINGS))
+        for r in rows:
+            ws.append(
+                [
+                    r["id_number"],
+                    r["name"],
+                    r["account_no"],
+                    r["bank_code"],
+                    f"{r['amount_fen'] // 100}.{r['amount_fen'] % 100:02d}",
+                    r["town_code"],
+                    r["village"],
+                ]
+            )
+        wb.save(path)
+        return op.call(
+            "POST",
+            "/api/v1/batches/files",
+            params={
+                "unit_batch_no": unit_batch_no,
+                "program_code": program_code,
+                "period": period,
+                "declared_count": declared_count,
+                "declared_amount": f"{declared_amount_fen // 100}.{declared_amount_fen % 100:02d}",
+                "filename": path.name,
+            },
+            content=path.read_bytes(),
+            headers={"content-type": XLSX_TYPE},
+        )
 
 
 def wait_review(finance: Operator, batch_id: str, timeout: float = 120.0) -> None:

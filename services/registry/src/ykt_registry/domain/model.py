@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 import orjson
@@ -11,6 +12,7 @@ from ykt_kit.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 class BatchStatus(StrEnum):
+    SUBMITTED = "submitted"  # 已提交：文件接收、逐行检查、入库中（同一事务内，外部只见结果）
     VALIDATING = "validating"  # 校验中
     NEEDS_CORRECTION = "needs_correction"  # 待修正
     VALIDATED = "validated"  # 校验通过，待发送
@@ -34,6 +36,7 @@ class RecordStatus(StrEnum):
 
 
 BATCH_STATUS_ZH = {
+    "submitted": "已提交",
     "validating": "校验中",
     "needs_correction": "待修正",
     "validated": "校验通过",
@@ -58,6 +61,46 @@ class InvalidRecords(DomainError):
 
 class BatchNumberConflict(Conflict):
     code = "BATCH_NO_CONFLICT"
+
+
+class DuplicateFile(Conflict):
+    """The same file (same SHA-256) was already submitted by this unit under another batch number."""
+
+    code = "DUPLICATE_FILE"
+
+
+class EmptyFile(DomainError):
+    status = 422
+    code = "EMPTY_FILE"
+
+
+class NoRecords(DomainError):
+    status = 422
+    code = "NO_RECORDS"
+
+
+class FileUnreadable(DomainError):
+    """The file is not CSV, XLSX, JSON or JSON Lines, or cannot be read as what it claims to be."""
+
+    status = 422
+    code = "FILE_UNREADABLE"
+
+
+class FileColumnsMissing(DomainError):
+    status = 422
+    code = "FILE_COLUMNS_MISSING"
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    code = "FILE_TOO_LARGE"
+
+
+class BatchMetaInvalid(DomainError):
+    """The batch's own data (number, program, period, control totals) is missing or malformed."""
+
+    status = 422
+    code = "BATCH_META_INVALID"
 
 
 class WrongState(Conflict):
@@ -92,6 +135,17 @@ def content_hash(obj: object) -> str:
 
 def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def fen_from_yuan(text: str) -> int:
+    """Yuan as written by a clerk ("1,234.5") in fen; ValueError unless a number with at most 2 decimals."""
+    try:
+        d = Decimal(text.replace(",", "").strip())
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    if not d.is_finite() or d < 0 or d != d.quantize(Decimal("0.01")):
+        raise ValueError(text)
+    return int(d * 100)
 
 
 def check_totals(declared_count: int, declared_fen: int, actual_count: int, actual_fen: int) -> None:

@@ -16,15 +16,10 @@ from openpyxl import Workbook
 from ykt_contracts.reference import DISTRICT_CODE, TOWNS
 from ykt_kit import idcard, synthetic
 
+from .. import seed
+
 TOWN_NAMES: dict[str, str] = {t.code: t.name for t in TOWNS}
-BANK_NAMES: dict[str, str] = {
-    "CQRCB": "重庆农村商业银行",
-    "ICBC": "中国工商银行",
-    "ABC": "中国农业银行",
-    "CCB": "中国建设银行",
-    "BOC": "中国银行",
-    "PSBC": "中国邮政储蓄银行",
-}
+BANK_NAMES: dict[str, str] = {code: name for code, name, _, _ in seed.BANKS}
 BENEFICIARY_HEADER = (
     "序号",
     "姓名",
@@ -39,18 +34,16 @@ BENEFICIARY_HEADER = (
     "账户户名",
 )
 PAYMENT_HEADER = ("序号", "身份证号码", "姓名", "账号", "代发银行", "发放金额（元）", "镇街", "村（社区）")
-_VILLAGES = (
-    "新山村社区",
-    "跃进村社区",
-    "九宫庙社区",
-    "茄子溪社区",
-    "春晖路社区",
-    "小南海村",
-    "金鳌村",
-    "民胜村",
-)
+# the (synthetic) villages/communities the registry seeds for each town, so generated people
+# pass the registry's village check too
+_VILLAGES: dict[str, list[str]] = seed.villages_by_town()
 _AMOUNTS = ("65.00", "120.50", "240", "1830.00", "95.3", "2,400.00")
 _DAYS = 365 * 60
+
+
+def _village(town: str, serial: int) -> str:
+    names = _VILLAGES.get(town) or [""]
+    return names[serial % len(names)]
 
 
 def people(n: int, *, seed: int = 2022, area: str = DISTRICT_CODE) -> Iterator[synthetic.Person]:
@@ -67,7 +60,7 @@ def people(n: int, *, seed: int = 2022, area: str = DISTRICT_CODE) -> Iterator[s
             rng,
             area=area,
             town_code=towns[serial % len(towns)],
-            village=_VILLAGES[serial % len(_VILLAGES)],
+            village=_village(towns[serial % len(towns)], serial),
             bank_code=banks[serial % len(banks)],
             serial=serial,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,16 +19,24 @@ async def forward(
     *,
     method: str | None = None,
     json_body: Any = None,
-    content: bytes | AsyncIterator[bytes] | None = None,
+    content: bytes | None = None,
     params: dict[str, Any] | None = None,
     content_type: str = "application/json",
+    stream_body: bool = False,
 ) -> Response:
-    """Call `service` at `path` as `actor` and return its answer unchanged."""
+    """Call `service` at `path` as `actor` and return its answer unchanged.
+
+    `stream_body`: pass the request body through as it arrives, with its content type (a file
+    upload of any size crosses the gateway without being held in memory)."""
     client: httpx.AsyncClient = request.app.state.http
     settings = request.app.state.settings
     base = getattr(settings, f"{service}_url")
     headers = {**actor.headers(settings.service_secret), **inject_headers()}
-    if json_body is not None or content is not None:
+    body: Any = content if content is not None else (None if json_body is None else _dumps(json_body))
+    if stream_body:
+        body = request.stream()
+        headers["content-type"] = request.headers.get("content-type", "application/octet-stream")
+    elif json_body is not None or content is not None:
         headers["content-type"] = content_type
     query = params if params is not None else dict(request.query_params)
     try:
@@ -37,7 +44,7 @@ async def forward(
             method or request.method,
             base + path,
             headers=headers,
-            content=content if content is not None else (None if json_body is None else _dumps(json_body)),
+            content=body,
             params={k: v for k, v in query.items() if v is not None},
         )
     except httpx.HTTPError as exc:

@@ -165,8 +165,7 @@ async def import_file(request: Request, actor: TownOrAdmin) -> Response:
         actor,
         "registry",
         "/api/v1/beneficiaries/imports",
-        content=request.stream(),  # streamed on: the file is never held whole in the gateway
-        content_type=request.headers.get("content-type", "application/octet-stream"),
+        stream_body=True,  # the file is never held whole in the gateway
     )
 
 

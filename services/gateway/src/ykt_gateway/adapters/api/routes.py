@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from ykt_disclosure.adapters.api.schemas import CorrectionIn as CorrectionPubIn
 from ykt_disclosure.adapters.api.schemas import MaskingIn, WithdrawalIn
 from ykt_kit.actor import Actor, Role
-from ykt_registry.adapters.api.schemas import BatchIn, CorrectionIn
+from ykt_registry.adapters.api.schemas import UPLOAD_BODY, UPLOAD_DESCRIPTION, BatchIn, CorrectionIn
 
 from ..db import repository as repo
 from . import auth
@@ -77,6 +77,31 @@ async def submit(request: Request, actor: Unit, body: BatchIn) -> Response:
     return await forward(request, actor, "registry", "/api/v1/batches", content=await request.body())
 
 
+@router.post(
+    "/batches/files",
+    tags=["batches"],
+    status_code=201,
+    summary="上传发放批次文件（第一步；XLSX、CSV、JSON，大批次）",
+    description=UPLOAD_DESCRIPTION,
+    openapi_extra=UPLOAD_BODY,
+)
+async def submit_file(
+    request: Request,
+    actor: Unit,
+    unit_batch_no: Annotated[str | None, Query(description="发放单位自编批次号")] = None,
+    program_code: Annotated[str | None, Query(description="补贴项目代码")] = None,
+    period: Annotated[str | None, Query(description="发放期间 YYYY、YYYY-MM、YYYY-Qn")] = None,
+    declared_count: Annotated[str | None, Query(description="申报笔数")] = None,
+    declared_amount_fen: Annotated[str | None, Query(description="申报金额（分）")] = None,
+    declared_amount: Annotated[str | None, Query(description="申报金额（元），与上一项二选一")] = None,
+    format: Annotated[  # noqa: A002 - the query parameter's name
+        str | None, Query(description="csv、xlsx、json 或 ndjson；不填则按类型、文件名或内容判断")
+    ] = None,
+    filename: Annotated[str | None, Query(max_length=200, description="原文件名（留档）")] = None,
+) -> Response:
+    return await forward(request, actor, "registry", "/api/v1/batches/files", stream_body=True)
+
+
 @router.get("/batches", tags=["batches"], summary="发放批次列表（按数据权限）")
 async def batches(
     request: Request, actor: Reader, status: str | None = None, limit: int = 100, offset: int = 0
@@ -89,7 +114,12 @@ async def batch(request: Request, actor: Reader, batch_id: str) -> Response:
     return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}")
 
 
-@router.get("/batches/{batch_id}/records", tags=["batches"], summary="批次明细（脱敏）")
+@router.get("/batches/{batch_id}/history", tags=["batches"], summary="批次状态变化记录（含时间）")
+async def history(request: Request, actor: Reader, batch_id: str) -> Response:
+    return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/history")
+
+
+@router.get("/batches/{batch_id}/records", tags=["batches"], summary="批次明细及每条记录状态（脱敏）")
 async def records(
     request: Request,
     actor: Reader,
@@ -97,6 +127,7 @@ async def records(
     status: str | None = None,
     limit: int = 500,
     offset: int = 0,
+    after_seq: Annotated[int | None, Query(description="上一页最后一条的 seq（深翻页用）")] = None,
 ) -> Response:
     return await forward(request, actor, "registry", f"/api/v1/batches/{batch_id}/records")
 

@@ -1,10 +1,10 @@
-"""Uploaded files: the request body streamed to a temporary file (never held in memory), hashed
-on the way. Clients send the file as the raw body (`curl --data-binary @名册.xlsx`) and name it
-with `?filename=`; the content decides the format, not the name."""
+"""Receiving a batch file: spooled to a temporary file (never held in memory) and hashed on the way."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,14 +12,50 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
-from ykt_kit.errors import DomainError
 
+from ...domain.model import EmptyFile, FileTooLarge
+
+HEAD_BYTES = 4096
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024  # 1 GiB: a 2,000,000-row CSV is about 250 MB
 
 
-class UploadTooLarge(DomainError):
-    code = "FILE_TOO_LARGE"
-    status = 413
+@dataclass(frozen=True)
+class Spooled:
+    """An uploaded file on disk: its path, SHA-256, size and first bytes (for sniffing its format)."""
+
+    path: Path
+    sha256: str
+    size: int
+    head: bytes
+
+
+async def spool(chunks: AsyncIterator[bytes], *, directory: str | None, max_bytes: int) -> Spooled:
+    """Write the request body to a temporary file, hashing it; the caller deletes the file."""
+    fd, name = tempfile.mkstemp(prefix="ykt-batch-", suffix=".upload", dir=directory)
+    path = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with os.fdopen(fd, "wb") as f:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FileTooLarge(
+                        f"文件超过上限 {max_bytes // (1 << 20)} MB，请分批提交", limit_bytes=max_bytes
+                    )
+                digest.update(chunk)
+                f.write(chunk)
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+        if size == 0:
+            raise EmptyFile("上传的文件是空的（0 字节），请选择填好的发放明细文件")
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return Spooled(path, digest.hexdigest(), size, head)
 
 
 @dataclass(frozen=True)
@@ -32,17 +68,18 @@ class Upload:
 
 @asynccontextmanager
 async def spooled(request: Request, filename: str | None) -> AsyncIterator[Upload]:
-    """The request body as a temporary file, removed afterwards."""
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.TemporaryDirectory(prefix="ykt-upload-") as d:
-        path = Path(d) / "upload"
-        with path.open("wb") as fh:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise UploadTooLarge(f"文件超过{MAX_UPLOAD_BYTES // 1024 // 1024}MB，请拆分后分批上传")
-                digest.update(chunk)
-                fh.write(chunk)
-        name = (filename or "upload").replace("/", "_").replace("\\", "_")[:200]
-        yield Upload(path=path, sha256=digest.hexdigest(), size=size, filename=name)
+    """The request body as a temporary file (the content decides the format, not the name),
+    removed afterwards. A 0-byte body is left to the reader, which names it FILE_EMPTY."""
+    try:
+        up = await spool(request.stream(), directory=None, max_bytes=MAX_UPLOAD_BYTES)
+    except EmptyFile:
+        up = None
+    name = (filename or "upload").replace("/", "_").replace("\\", "_")[:200]
+    if up is None:
+        fd, tmp = tempfile.mkstemp(prefix="ykt-upload-")
+        os.close(fd)
+        up = Spooled(Path(tmp), hashlib.sha256().hexdigest(), 0, b"")
+    try:
+        yield Upload(path=up.path, sha256=up.sha256, size=up.size, filename=name)
+    finally:
+        await asyncio.to_thread(up.path.unlink, missing_ok=True)

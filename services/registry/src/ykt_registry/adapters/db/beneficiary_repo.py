@@ -77,11 +77,12 @@ async def upsert_persons(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     """Insert new persons and update changed ones, one statement per chunk (status is kept)."""
     for i in range(0, len(rows), CHUNK):
         part = list(rows[i : i + CHUNK])
-        stmt = insert(PERSONS).values(part)
+        stmt = insert(PERSONS)
         keep = {"person_key", "created_by"}
         cols: dict[str, Any] = {c: stmt.excluded[c] for c in part[0] if c not in keep}
         cols["updated_at"] = sa.func.now()
-        await session.execute(stmt.on_conflict_do_update(index_elements=["person_key"], set_=cols))
+        # executemany: one cached statement, batched into multi-row VALUES by the driver layer
+        await session.execute(stmt.on_conflict_do_update(index_elements=["person_key"], set_=cols), part)
 
 
 async def open_accounts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -89,8 +90,8 @@ async def open_accounts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     skipped by the unique indexes, so the caller compares counts. Returns the new ids."""
     ids: list[int] = []
     for i in range(0, len(rows), CHUNK):
-        q = insert(ACCOUNTS).values(list(rows[i : i + CHUNK])).on_conflict_do_nothing()
-        ids += list((await session.execute(q.returning(ACCOUNTS.c.account_id))).scalars())
+        q = insert(ACCOUNTS).on_conflict_do_nothing().returning(ACCOUNTS.c.account_id)
+        ids += list((await session.execute(q, list(rows[i : i + CHUNK]))).scalars())
     return ids
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -183,6 +184,10 @@ class Batch(SQLModel, table=True):
     reissue_of_batch_id: str | None = None
     publication_path: str | None = None
     expected_results: int | None = None
+    file_sha256: str | None = None
+    file_format: str | None = None
+    file_name: str | None = None
+    file_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_by: str
     created_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
@@ -222,6 +227,7 @@ class BatchRecord(SQLModel, table=True):
     account_tail: str
     bank_code: str
     amount_fen: int = Field(sa_type=sa.BigInteger)
+    quantity: Decimal | None = Field(default=None, sa_type=sa.Numeric(18, 4))
     town_code: str
     village: str = ""
     reissue_of_record_id: str | None = None
@@ -230,6 +236,20 @@ class BatchRecord(SQLModel, table=True):
     code: str | None = None
     message: str | None = None
     updated_at: datetime | None = Field(default=None, sa_column_kwargs={"server_default": sa.func.now()})
+
+
+class BatchStatusHistory(SQLModel, table=True):
+    """One change of a batch's status, with the moment it happened."""
+
+    __tablename__ = "batch_status_history"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    batch_id: str
+    from_status: str | None = None
+    status: str
+    round: int | None = None
+    at: datetime | None = Field(
+        default=None, sa_column_kwargs={"server_default": sa.text("clock_timestamp()")}
+    )
 
 
 PROGRAMS = Program.__table__  # type: ignore[attr-defined]
@@ -283,3 +303,4 @@ class PersonImportIssue(SQLModel, table=True):
 
 PERSON_IMPORTS = PersonImport.__table__  # type: ignore[attr-defined]
 PERSON_IMPORT_ISSUES = PersonImportIssue.__table__  # type: ignore[attr-defined]
+STATUS_HISTORY = BatchStatusHistory.__table__  # type: ignore[attr-defined]
