@@ -15,8 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from observed_stack import PEOPLE, SERVICES, Journey, scrape
 from otlp_receiver import OtlpReceiver, ReceivedSpan
 from ykt_contracts import EVENTS
-from ykt_contracts.reference import TOWNS
-from ykt_devstack.demo import AMOUNT_FEN, BANKS, VILLAGES, Operator, run_cycle
+from ykt_devstack.demo import AMOUNT_FEN, BANKS, Operator, demo_population, run_cycle
 from ykt_devstack.stack import Stack
 from ykt_kit import synthetic
 from ykt_kit.db import Database
@@ -206,11 +205,7 @@ def test_the_gateway_call_and_the_relay_carry_the_context(journey: Journey, otlp
 
 def _demo_population() -> list[synthetic.Person]:
     """The people `run_cycle` made (the same generator, seed and parameters)."""
-    towns = [(t.code, VILLAGES[i % len(VILLAGES)]) for i, t in enumerate(TOWNS)]
-    seed = inspect.signature(run_cycle).parameters["seed"].default
-    return synthetic.population(
-        PEOPLE, seed=seed, area="500104", towns=towns, bank_codes=["CQRCB", "CQRCB", "ICBC", "CCB"]
-    )
+    return demo_population(PEOPLE, inspect.signature(run_cycle).parameters["seed"].default)
 
 
 async def test_batch_states_sampled_from_the_registry_and_payment_tables(

@@ -109,7 +109,7 @@ async def test_a_zero_byte_upload_and_a_file_of_headings_only_are_refused(
     empty.write_bytes(b"")
     no = intake.new_no()
     r = await intake.upload(empty, unit_batch_no=no, declared_count=0, declared_amount_fen=0)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "EMPTY_FILE"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "FILE_EMPTY"
     headings = intake.write_csv(tmp_path / "headings.csv", [])
     r = await intake.upload(headings, unit_batch_no=no, declared_count=0, declared_amount_fen=0)
     assert r.status_code == 422 and r.json()["error"]["code"] == "NO_RECORDS"
@@ -151,7 +151,7 @@ async def test_a_missing_column_is_refused_naming_it(intake: Any, tmp_path: Path
     )
     assert r.status_code == 422
     err = r.json()["error"]
-    assert err["code"] == "FILE_COLUMNS_MISSING" and err["details"]["missing"] == ["账号"]
+    assert err["code"] == "FILE_HEADER_MISSING" and err["details"]["missing"] == ["账号"]
 
 
 async def test_missing_batch_data_is_refused_before_the_file_is_read(intake: Any, tmp_path: Path) -> None:

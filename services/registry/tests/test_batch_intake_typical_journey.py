@@ -106,12 +106,12 @@ async def test_xlsx_with_chinese_headings_and_amounts_in_yuan_is_accepted(
 
 async def test_a_quantity_is_priced_by_the_program_standard(intake: Any, tmp_path: Path) -> None:
     rows = list(intake.people(3, seed=random.randrange(10**6)))
-    for p, qty in zip(rows, ("3.5", "10", "0.25"), strict=True):
+    for p, qty in zip(rows, ("3.333", "10", "0.25"), strict=True):
         p["quantity"] = qty
         p["amount_fen"] = ""
     path = intake.write_csv(tmp_path / "mu.csv", rows, columns=(*intake.columns, "quantity"))
     expected = [
-        int((Decimal(q) * intake.hm01_standard_fen + Decimal("0.5")) // 1) for q in ("3.5", "10", "0.25")
+        int((Decimal(q) * intake.hm01_standard_fen + Decimal("0.5")) // 1) for q in ("3.333", "10", "0.25")
     ]
     agri = intake.headers(Role.DEPARTMENT, "DEPT-AGRI")
     r = await intake.upload(
@@ -126,9 +126,9 @@ async def test_a_quantity_is_priced_by_the_program_standard(intake: Any, tmp_pat
     assert r.status_code == 201, r.text
     recs = (await intake.client.get(f"/api/v1/batches/{r.json()['batch_id']}/records", headers=agri)).json()
     assert [(x["amount_fen"], Decimal(x["quantity"])) for x in recs] == [
-        (a, Decimal(q)) for a, q in zip(expected, ("3.5", "10", "0.25"), strict=True)
+        (a, Decimal(q)) for a, q in zip(expected, ("3.333", "10", "0.25"), strict=True)
     ]
-    assert expected[0] == 43_208  # 3.5 mu × 123.45 yuan = 432.075 yuan, rounded half up to the fen
+    assert expected[0] == 34_997  # 3.333 mu × 105.00 yuan = 349.965 yuan, rounded half up to the fen
 
 
 async def test_json_and_json_lines_files_are_accepted(intake: Any, tmp_path: Path) -> None:

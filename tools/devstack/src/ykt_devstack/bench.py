@@ -25,10 +25,12 @@ import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
-from ykt_contracts.reference import PROGRAMS, TOWNS
+from ykt_contracts.reference import TOWNS
 from ykt_kit import synthetic
 from ykt_kit.actor import Actor, Role
 from ykt_kit.config import KitSettings
+from ykt_registry import seed
+from ykt_registry.intake.fixtures import BENEFICIARY_HEADER, beneficiary_rows, write_csv
 
 from . import infra
 from .demo import Operator, seed_reference, wait_review
@@ -112,14 +114,23 @@ def bench(records: int = typer.Option(20_000, help="Records in the batch.")) -> 
 
 def intake(
     records: int = typer.Option(1_000_000, help="Records in the synthetic batch file."),
+    people: int = typer.Option(
+        1_000_000, help="Rows of the synthetic collection form (Annex 2) imported first."
+    ),
     seed: int = typer.Option(4242, help="Seed of the synthetic population."),
 ) -> None:
-    """Upload one CSV of `records` records to a registry process; report records/s and its peak RSS."""
+    """Import `people` beneficiaries, then upload one batch CSV of `records` records, to a registry
+    process; report records/s of each and the process's peak RSS."""
     run_dir = Path("var/bench-intake").resolve()
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
     path = run_dir / f"batch-{records}-{seed}.csv"
     t0 = time.perf_counter()
     amount = _write_batch(path, records, seed) if not path.exists() else _amount_of(path)
+    people_path = run_dir / f"people-{people}.csv"
+    if not people_path.exists():
+        write_csv(people_path.with_suffix(".part"), BENEFICIARY_HEADER, beneficiary_rows(people)).rename(
+            people_path
+        )
     gen = time.perf_counter() - t0
     pg_server, pg_proc = infra.resolve_postgres(run_dir)
     broker = infra.start_broker(log_path=run_dir / "logs" / "broker.log")
@@ -150,6 +161,18 @@ def intake(
         with httpx.Client(base_url=base, timeout=3600) as client:
             _seed_registry(client, Actor("bench-admin", Role.ADMIN, "FIN-500104").headers(secret))
             rss_idle = _proc_kib(registry.pid, "VmRSS")
+            admin = Actor("bench-admin", Role.ADMIN, "FIN-500104").headers(secret)
+            tp = time.perf_counter()
+            r = client.post(
+                "/api/v1/beneficiaries/imports",
+                params={"filename": people_path.name, "policy": "reject_all"},
+                content=_chunks(people_path),
+                headers={**admin, "content-type": "text/csv"},
+            )
+            took_people = time.perf_counter() - tp
+            if r.status_code != 200 or r.json()["registered"] != people:
+                raise SystemExit(f"people import refused: {r.status_code} {r.text[:500]}")
+            hwm_people = _proc_kib(registry.pid, "VmHWM")
             unit = Actor("bench-civil", Role.DEPARTMENT, "DEPT-CIVIL").headers(secret)
             t1 = time.perf_counter()
             r = client.post(
@@ -189,6 +212,11 @@ def intake(
         "[bold]intake rate", f"[bold]{records / took:,.0f} records/s[/] ({size / 2**20 / took:,.1f} MiB/s)"
     )
     t.add_row("registry RSS idle before upload", f"{rss_idle / 1024:,.0f} MiB")
+    t.add_row(
+        "[bold]people import rate[/] (Annex 2 CSV: checked, encrypted, registered with accounts)",
+        f"[bold]{people / took_people:,.0f} rows/s[/] ({people:,} rows in {took_people:.1f} s)",
+    )
+    t.add_row("[bold]registry peak RSS (VmHWM) after people import", f"[bold]{hwm_people / 1024:,.0f} MiB")
     t.add_row("[bold]registry peak RSS (VmHWM) after intake", f"[bold]{hwm_intake / 1024:,.0f} MiB")
     t.add_row(f"relay: {chunks:,} chunk events published to the broker", f"{relay:.1f} s")
     t.add_row("registry peak RSS (VmHWM) after relay drained", f"{hwm_all / 1024:,.0f} MiB")
@@ -229,16 +257,20 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 
 def _seed_registry(client: httpx.Client, admin: dict[str, str]) -> None:
-    programs = [
-        {"code": p.code, "name": p.name, "department_code": p.department_code, "frequency": p.frequency}
-        for p in PROGRAMS
-    ]
-    client.put("/api/v1/programs", json=programs, headers=admin).raise_for_status()
-    divisions = [{"code": t.code, "name": t.name, "kind": t.kind} for t in TOWNS]
-    client.put("/api/v1/divisions", json=divisions, headers=admin).raise_for_status()
-    client.put(
-        "/api/v1/banks", json=[{"code": "CQRCB", "name": "重庆农村商业银行"}], headers=admin
-    ).raise_for_status()
+    """Dadukou's reference set, as `make run` loads it."""
+    r = client.post(
+        "/api/v1/divisions/import",
+        content=seed.divisions_csv().encode(),
+        headers={**admin, "content-type": "text/csv"},
+    )
+    r.raise_for_status()
+    for path, body in (
+        ("/api/v1/banks", seed.banks()),
+        ("/api/v1/organisations", seed.organisations()),
+        ("/api/v1/programs", seed.programs()),
+        ("/api/v1/agency-agreements", seed.agreements()),
+    ):
+        client.put(path, json=body, headers=admin).raise_for_status()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 180.0) -> None:

@@ -107,6 +107,14 @@ def _wrong_check_char(id_number: str) -> str:
     return id_number[:17] + wrong
 
 
+def demo_population(people: int, seed: int) -> list[synthetic.Person]:
+    """The synthetic people of a demo cycle, spread over every town's villages and four banks."""
+    towns = [(t.code, v) for t in TOWNS for v in VILLAGES[t.code]]
+    return synthetic.population(
+        people, seed=seed, area="500104", towns=towns, bank_codes=["CQRCB", "CQRCB", "ICBC", "CCB"]
+    )
+
+
 def run_cycle(
     gateway_url: str, bank_sim_url: str, disclosure_url: str, *, people: int = 300, seed: int = 20261127
 ) -> Report:
@@ -119,10 +127,7 @@ def run_cycle(
     seed_reference(admin)
 
     rng = random.Random(seed)
-    towns = [(t.code, v) for t in TOWNS for v in VILLAGES[t.code]]
-    pop = synthetic.population(
-        people, seed=seed, area="500104", towns=towns, bank_codes=["CQRCB", "CQRCB", "ICBC", "CCB"]
-    )
+    pop = demo_population(people, seed)
     admin.call(
         "POST",
         "/api/v1/beneficiaries",

@@ -71,7 +71,7 @@ class DuplicateFile(Conflict):
 
 class EmptyFile(DomainError):
     status = 422
-    code = "EMPTY_FILE"
+    code = "FILE_EMPTY"
 
 
 class NoRecords(DomainError):
@@ -83,12 +83,12 @@ class FileUnreadable(DomainError):
     """The file is not CSV, XLSX, JSON or JSON Lines, or cannot be read as what it claims to be."""
 
     status = 422
-    code = "FILE_UNREADABLE"
+    code = "FILE_NOT_TABLE"
 
 
 class FileColumnsMissing(DomainError):
     status = 422
-    code = "FILE_COLUMNS_MISSING"
+    code = "FILE_HEADER_MISSING"
 
 
 class FileTooLarge(DomainError):
