@@ -223,3 +223,46 @@ async def test_rejected_records_of_an_uploaded_batch_are_corrected_and_only_they
         ("needs_correction", 1),
         ("validating", 2),
     ]
+
+
+async def test_an_xlsx_with_a_title_row_names_instead_of_codes_and_empty_rows_below_is_read(
+    intake: Any, tmp_path: Path
+) -> None:
+    rows = list(intake.people(8, seed=random.randrange(10**6), amount=12_000))
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["大渡口区城乡低保金发放清单（2026年11月）"])
+    ws.merge_cells("A1:H1")
+    ws.append(["序号", "姓名", "身份证号码", "账号", "代发银行", "发放金额（元）", "镇街", "村（社区）"])
+    for i, p in enumerate(rows, start=1):
+        ws.append(
+            [
+                i,
+                p["name"],
+                p["id_number"],
+                p["account_no"],
+                "重庆农村商业银行",
+                120,
+                "新山村街道",
+                p["village"],
+            ]
+        )
+    for _ in range(5):
+        ws.append([None] * 8)
+    path = tmp_path / "低保清单.xlsx"
+    wb.save(path)
+    r = await intake.upload(
+        path,
+        unit_batch_no=intake.new_no(),
+        declared_count=8,
+        declared_amount_fen=8 * 12_000,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    assert r.status_code == 201, r.text
+    recs = (
+        await intake.client.get(f"/api/v1/batches/{r.json()['batch_id']}/records", headers=intake.headers())
+    ).json()
+    assert {(x["town_code"], x["bank_code"], x["amount_fen"]) for x in recs} == {
+        (intake.town, "CQRCB", 12_000)
+    }
+    assert [x["seq"] for x in recs] == list(range(1, 9))

@@ -4,18 +4,16 @@ The interface (`IntakeRow`, `RowSource`) is what `ykt_registry.batches` consumes
 of rows already parsed from a file, each either an `IntakeRow` or a `RowError` for a row the
 reader could not parse. Structural and reference checks happen in the pipeline.
 
-TEMPORARY: `read_rows` and the CSV/XLSX/JSON/JSON-Lines readers below are stand-ins until the
-file-reader package `ykt_registry.intake` lands; it replaces everything under "temporary
-readers" and keeps producing `IntakeRow | RowError`. Readers run in a worker thread and must
+CSV and XLSX files are read by `ykt_registry.intake` (encoding sniffing, a title row or merged
+cells above the header, Chinese or English column labels, numbers typed into ID/account cells);
+JSON documents and JSON Lines by the small readers below. Readers run in a worker thread and
 stream (constant memory whatever the file's size), except JSON documents, which are bounded by
 `max_json_bytes`.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,7 +21,9 @@ from typing import Any
 
 import orjson
 
-from .domain.model import FileColumnsMissing, FileTooLarge, FileUnreadable, RowError, fen_from_yuan
+from .domain.model import FileTooLarge, FileUnreadable, RowError, fen_from_yuan
+from .intake import PAYMENT_FORM, FormSpec, open_table
+from .intake.forms import FieldSpec
 
 FORMATS = ("csv", "xlsx", "json", "ndjson")
 
@@ -49,7 +49,7 @@ class IntakeRow:
 RowSource = Iterator[IntakeRow | RowError]
 
 
-# ------------------------------------------------------------------ temporary readers (→ ykt_registry.intake)
+# ------------------------------------------------------------------ readers
 
 #: Column headings accepted for each field (compared after strip + lower-case).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -63,7 +63,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "town_code": ("town_code", "镇街代码", "镇街"),
     "village": ("village", "村（社区）", "村(社区)", "村社区", "村"),
 }
-REQUIRED = ("id_number", "name", "account_no", "bank_code", "town_code")
 LABELS = {
     "id_number": "身份证号码",
     "name": "姓名",
@@ -79,10 +78,8 @@ _ALIAS = {alias.lower(): field for field, aliases in COLUMNS.items() for alias i
 
 def read_rows(path: Path, fmt: str, *, max_json_bytes: int) -> RowSource:
     """Rows of the file at `path` in format `fmt` (see `FORMATS`)."""
-    if fmt == "csv":
-        return _csv_rows(path)
-    if fmt == "xlsx":
-        return _xlsx_rows(path)
+    if fmt in ("csv", "xlsx"):
+        return _table_rows(path, fmt)
     if fmt == "json":
         return _json_rows(path, max_json_bytes)
     if fmt == "ndjson":
@@ -123,25 +120,6 @@ def sniff_format(head: bytes, *, content_type: str | None, filename: str | None)
     if first == b"{":
         return "ndjson" if b"\n{" in head.strip() else "json"
     return "csv"
-
-
-def _header(cells: Iterable[Any]) -> dict[str, int]:
-    """Map field → column index; refuse a heading row that lacks a required column."""
-    index: dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        key = _ALIAS.get(str(cell or "").strip().lstrip("\ufeff").lower())
-        if key is not None and key not in index:
-            index[key] = i
-    missing = [LABELS[f] for f in REQUIRED if f not in index]
-    if not any(f in index for f in ("amount_fen", "amount_yuan", "quantity")):
-        missing.append("金额或数量")
-    if missing:
-        raise FileColumnsMissing(
-            f"文件缺少必需的列：{'、'.join(missing)}（第一行应为列名）",
-            missing=missing,
-            accepted={LABELS.get(k, "金额（元）"): list(v) for k, v in COLUMNS.items()},
-        )
-    return index
 
 
 def _text(v: Any) -> str | None:
@@ -188,62 +166,44 @@ def _row(n: int, get: Mapping[str, Any]) -> IntakeRow | RowError:
     )
 
 
-def _by_index(cells: list[Any] | tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
-    return {f: cells[i] if i < len(cells) else None for f, i in index.items()}
+#: The payment-batch columns as `ykt_registry.intake` reads them, plus an amount in fen.
+BATCH_FORM = FormSpec(
+    key="batch",
+    title="补贴发放清单",
+    fields=(
+        *PAYMENT_FORM.fields,
+        FieldSpec("amount_fen", "金额（分）", ("金额(分)", "发放金额(分)", "amount_fen"), False),
+    ),
+    one_of=(("amount", "amount_fen", "quantity"),),
+)
+#: intake's field keys → the keys `_row` reads
+_FROM_INTAKE = {
+    "id_number": "id_number",
+    "name": "name",
+    "account_no": "account_no",
+    "bank": "bank_code",
+    "amount": "amount_yuan",
+    "amount_fen": "amount_fen",
+    "quantity": "quantity",
+    "town": "town_code",
+    "village": "village",
+}
 
 
-def _encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) or, as Excel in China saves CSV, GB18030."""
-    with path.open("rb") as f:
-        head = f.read(1 << 20)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
-
-
-def _csv_rows(path: Path) -> RowSource:
-    enc = _encoding(path)
-    with path.open(encoding=enc, newline="", errors="strict") as f:
-        reader = csv.reader(f)
-        try:
-            first = next(reader, None)
-            if first is None:
-                return
-            index = _header(first)
-            for cells in reader:
-                if not any(c.strip() for c in cells):
-                    continue
-                yield _row(reader.line_num, _by_index(cells, index))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise FileUnreadable(
-                f"CSV 文件第{reader.line_num}行无法读取（编码须为 UTF-8 或 GB18030）", line=reader.line_num
-            ) from exc
-
-
-def _xlsx_rows(path: Path) -> RowSource:
-    from openpyxl import load_workbook
-
-    fh = path.open("rb")  # a file object: openpyxl would judge a path by its (spool) extension
-    try:
-        wb = load_workbook(fh, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile/openpyxl raise many kinds for a file that is no workbook
-        fh.close()
-        raise FileUnreadable("XLSX 文件无法打开，请确认是 Excel 2007 及以上格式（.xlsx）") from exc
-    try:
-        ws = wb.worksheets[0]
-        index: dict[str, int] | None = None
-        for n, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-            if not any(_text(c) for c in cells):
+def _table_rows(path: Path, fmt: str) -> RowSource:
+    with path.open("rb") as fh, open_table(fh, f"upload.{fmt}", form=BATCH_FORM) as table:
+        for n, cells in table:
+            lost = sorted(getattr(cells, "lossy", ()))
+            if lost:
+                label = BATCH_FORM.label(lost[0])
+                yield RowError(
+                    n,
+                    _FROM_INTAKE.get(lost[0], lost[0]),
+                    "NUMBER_PRECISION_LOST",
+                    f"第{n}行：{label}在表格中保存为数字，后几位已丢失，请把该列设为“文本”后重新填写",
+                )
                 continue
-            if index is None:
-                index = _header(cells)
-                continue
-            yield _row(n, _by_index(cells, index))
-    finally:
-        wb.close()
-        fh.close()
+            yield _row(n, {ours: cells.get(theirs) for theirs, ours in _FROM_INTAKE.items()})
 
 
 def _json_rows(path: Path, max_bytes: int) -> RowSource:

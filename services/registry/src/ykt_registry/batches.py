@@ -229,6 +229,7 @@ async def submit(session: AsyncSession, actor: Actor, sub: Submission, cipher: P
         town_only=unit if actor.role == Role.TOWN else None,
         towns=await repo.division_codes(session),
         banks=await repo.bank_codes(session),
+        aliases=await repo.code_by_name(session),
         standard_fen=program_standard_fen(prog),
         cipher=cipher,
     )
@@ -340,12 +341,16 @@ class _RowChecker:
         banks: set[str],
         standard_fen: int | None,
         cipher: PiiCipher,
+        aliases: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.rows = rows
         self.batch_id = batch_id
         self.town_only = town_only
         self.towns = towns
         self.banks = banks
+        # clerks write 新山村街道 or 重庆农村商业银行 as often as the codes
+        self.town_by_name = (aliases or {}).get("town", {})
+        self.bank_by_name = (aliases or {}).get("bank", {})
         self.standard_fen = standard_fen
         self.cipher = cipher
         self.count = 0
@@ -377,6 +382,10 @@ class _RowChecker:
     def _line(self, r: IntakeRow) -> str | None:
         n = r.row
         data = {k: v for k in _FIELDS if (v := getattr(r, k)) is not None}
+        if "town_code" in data:
+            data["town_code"] = self.town_by_name.get(data["town_code"], data["town_code"])
+        if "bank_code" in data:
+            data["bank_code"] = self.bank_by_name.get(data["bank_code"], data["bank_code"])
         try:
             rec = RecordIn.model_validate(data)
         except ValidationError as exc:

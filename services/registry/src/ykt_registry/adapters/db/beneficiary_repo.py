@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,11 @@ def _in_town(q: Any, town: str | None) -> Any:
     return q if town is None else q.where(PERSONS.c.town_code == town)
 
 
+def _text_array(values: Sequence[str]) -> Any:
+    """One array parameter (`= ANY(:keys)`) instead of thousands of IN-list parameters."""
+    return sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.Text))
+
+
 async def villages(session: AsyncSession, towns: Sequence[str]) -> dict[str, dict[str, str]]:
     """town code -> {village name: village code}, for the towns that have villages loaded."""
     if not towns:
@@ -54,7 +60,7 @@ async def persons_with_account(
         q = (
             sa.select(*_PERSON_WITH_ACCOUNT)
             .select_from(PERSONS.outerjoin(ACCOUNTS, _ACTIVE))
-            .where(PERSONS.c.person_key.in_(list(keys[i : i + CHUNK])))
+            .where(PERSONS.c.person_key == sa.func.any(_text_array(keys[i : i + CHUNK])))
         )
         if lock:
             q = q.with_for_update(of=PERSONS)
@@ -67,22 +73,34 @@ async def active_owners(session: AsyncSession, account_keys: Sequence[str]) -> d
     out: dict[str, str] = {}
     for i in range(0, len(account_keys), CHUNK):
         q = sa.select(ACCOUNTS.c.account_key, ACCOUNTS.c.person_key).where(
-            ACCOUNTS.c.account_key.in_(list(account_keys[i : i + CHUNK])), ACCOUNTS.c.status == "active"
+            ACCOUNTS.c.account_key == sa.func.any(_text_array(account_keys[i : i + CHUNK])),
+            ACCOUNTS.c.status == "active",
         )
         out.update(dict((await session.execute(q)).all()))  # type: ignore[arg-type]
     return out
+
+
+def _unnest_insert(table: sa.Table, columns: Sequence[str], tail: str) -> sa.TextClause:
+    """INSERT … SELECT FROM unnest(one array per column) …: one short statement whatever the row
+    count (the driver prepares it once), instead of a VALUES list as long as the rows."""
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in columns)
+    names = ", ".join(columns)
+    return sa.text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) AS t({names}) {tail}")
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {c: [r[c] for r in rows] for c in rows[0]}
 
 
 async def upsert_persons(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new persons and update changed ones, one statement per chunk (status is kept)."""
     for i in range(0, len(rows), CHUNK):
         part = list(rows[i : i + CHUNK])
-        stmt = insert(PERSONS)
         keep = {"person_key", "created_by"}
-        cols: dict[str, Any] = {c: stmt.excluded[c] for c in part[0] if c not in keep}
-        cols["updated_at"] = sa.func.now()
-        # executemany: one cached statement, batched into multi-row VALUES by the driver layer
-        await session.execute(stmt.on_conflict_do_update(index_elements=["person_key"], set_=cols), part)
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in part[0] if c not in keep)
+        tail = f"ON CONFLICT (person_key) DO UPDATE SET {sets}, updated_at = now()"
+        await session.execute(_unnest_insert(PERSONS, list(part[0]), tail), _columns(part))
 
 
 async def open_accounts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -90,8 +108,9 @@ async def open_accounts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     skipped by the unique indexes, so the caller compares counts. Returns the new ids."""
     ids: list[int] = []
     for i in range(0, len(rows), CHUNK):
-        q = insert(ACCOUNTS).on_conflict_do_nothing().returning(ACCOUNTS.c.account_id)
-        ids += list((await session.execute(q, list(rows[i : i + CHUNK]))).scalars())
+        part = list(rows[i : i + CHUNK])
+        q = _unnest_insert(ACCOUNTS, list(part[0]), "ON CONFLICT DO NOTHING RETURNING account_id")
+        ids += list((await session.execute(q, _columns(part))).scalars())
     return ids
 
 

@@ -51,6 +51,18 @@ async def division_codes(session: AsyncSession) -> set[str]:
     return set((await session.execute(q)).scalars())
 
 
+async def code_by_name(session: AsyncSession) -> dict[str, dict[str, str]]:
+    """Names operators write instead of codes: {"town": {新山村街道: 500104001000}, "bank": {…}}."""
+    towns = await session.execute(
+        sa.select(DIVISIONS.c.name, DIVISIONS.c.code).where(DIVISIONS.c.kind.in_(["街道", "镇", "乡"]))
+    )
+    banks = await session.execute(sa.select(BANKS.c.name, BANKS.c.code))
+    return {
+        "town": {str(n): str(c) for n, c in towns.all()},
+        "bank": {str(n): str(c) for n, c in banks.all()},
+    }
+
+
 async def banks(session: AsyncSession) -> list[sa.Row[Any]]:
     return list((await session.execute(sa.select(BANKS).order_by(BANKS.c.code))).all())
 
