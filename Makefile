@@ -23,9 +23,10 @@ stop: ## stop everything `make run` started
 test: env ## unit, integration and end-to-end tests against real PostgreSQL, Redis and broker
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: env
+lint: env ## ruff and mypy, as tests/test_code_quality.py checks them in `make test`
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/python -m pytest tests/test_code_quality.py -q
 
 bench: env ## intake alone: records/s and the registry's peak RSS (BENCH_INTAKE_RECORDS=1000000); then one batch through the whole platform, timed per stage (BENCH_RECORDS=20000)
 	$(PY) -m ykt_devstack.bench intake --records $${BENCH_INTAKE_RECORDS:-1000000}

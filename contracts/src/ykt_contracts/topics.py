@@ -3,6 +3,7 @@ AsyncAPI document is generated from and the services subscribe by."""
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ class EventSpec:
 
     type: str
     version: int
-    model: type[BaseModel]
+    model: builtins.type[BaseModel]
     producer: str
     consumers: tuple[str, ...]
     summary: str

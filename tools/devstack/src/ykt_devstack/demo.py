@@ -240,12 +240,12 @@ def run_cycle(
     del tbv
     by_seq = {r["seq"]: r for r in rejected}
     for seq, r in by_seq.items():
-        p = payees[seq - 1] if seq <= len(payees) else None
-        if r["code"].startswith("ID_") and p is not None:
+        payee = payees[seq - 1] if seq <= len(payees) else None
+        if r["code"].startswith("ID_") and payee is not None:
             civil.call(
                 "POST",
                 f"/api/v1/batches/{bid}/records/{r['record_id']}/correction",
-                json={"id_number": p.id_number},
+                json={"id_number": payee.id_number},
             )
             rep.corrected_resubmitted += 1
         else:

