@@ -12,12 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ykt_contracts.reference import PROGRAMS, TOWNS
+from ykt_contracts.reference import TOWNS
 from ykt_gateway.config import DEV_DEMO_PASSWORD
 from ykt_gateway.config import Settings as GatewaySettings
 from ykt_gateway.main import create_app as create_gateway
 from ykt_kit import synthetic
 from ykt_kit.testing import running
+from ykt_registry import seed
 from ykt_registry.config import Settings as RegistrySettings
 from ykt_registry.main import create_app as create_registry
 
@@ -36,15 +37,18 @@ async def gateway(
         await gw.state.http.aclose()
         gw.state.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=registry), timeout=120)
         admin = await login(client, "admin")
-        programs = [
-            {"code": p.code, "name": p.name, "department_code": p.department_code, "frequency": p.frequency}
-            for p in PROGRAMS
-        ]
-        assert (await client.put("/api/v1/programs", json=programs, headers=admin)).status_code == 200
-        divisions = [{"code": t.code, "name": t.name, "kind": t.kind} for t in TOWNS]
-        assert (await client.put("/api/v1/divisions", json=divisions, headers=admin)).status_code == 200
-        banks = [{"code": "CQRCB", "name": "重庆农村商业银行"}]
-        assert (await client.put("/api/v1/banks", json=banks, headers=admin)).status_code == 200
+        r = await client.post(
+            "/api/v1/divisions/import",
+            content=seed.divisions_csv().encode(),
+            headers={**admin, "content-type": "text/csv"},
+        )
+        assert r.status_code == 200, r.text
+        for path, body in (
+            ("/api/v1/banks", seed.banks()),
+            ("/api/v1/organisations", seed.organisations()),
+            ("/api/v1/programs", seed.programs()),
+        ):
+            assert (await client.put(path, json=body, headers=admin)).status_code == 200, path
         yield client
 
 

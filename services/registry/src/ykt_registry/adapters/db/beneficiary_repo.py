@@ -15,7 +15,10 @@ from .tables import ACCOUNT_CHANGES, ACCOUNTS, DIVISIONS, PERSONS, PII_ACCESS
 
 CHUNK = 5000
 
-_ACTIVE = sa.and_(ACCOUNTS.c.person_key == PERSONS.c.person_key, ACCOUNTS.c.status == "active")
+# a literal, not a bound parameter: only then can a prepared (generic) plan use the partial
+# unique indexes `… WHERE status = 'active'` (else every look-up scans the whole table)
+IS_ACTIVE = ACCOUNTS.c.status == sa.literal_column("'active'")
+_ACTIVE = sa.and_(ACCOUNTS.c.person_key == PERSONS.c.person_key, IS_ACTIVE)
 _PERSON_WITH_ACCOUNT = [
     PERSONS,
     ACCOUNTS.c.account_id,
@@ -74,7 +77,7 @@ async def active_owners(session: AsyncSession, account_keys: Sequence[str]) -> d
     for i in range(0, len(account_keys), CHUNK):
         q = sa.select(ACCOUNTS.c.account_key, ACCOUNTS.c.person_key).where(
             ACCOUNTS.c.account_key == sa.func.any(_text_array(account_keys[i : i + CHUNK])),
-            ACCOUNTS.c.status == "active",
+            IS_ACTIVE,
         )
         out.update(dict((await session.execute(q)).all()))
     return out
@@ -119,7 +122,7 @@ async def close_accounts(session: AsyncSession, account_ids: Sequence[int]) -> i
         return 0
     q = (
         sa.update(ACCOUNTS)
-        .where(ACCOUNTS.c.account_id.in_(list(account_ids)), ACCOUNTS.c.status == "active")
+        .where(ACCOUNTS.c.account_id.in_(list(account_ids)), IS_ACTIVE)
         .values(status="closed", closed_at=sa.func.now())
     )
     return int((await session.execute(q)).rowcount)  # type: ignore[attr-defined]
