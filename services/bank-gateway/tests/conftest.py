@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from ykt_bank_gateway.adapters.db.tables import bank_batches, instructions
 from ykt_bank_gateway.config import Settings
 from ykt_bank_gateway.dispatcher import Dispatcher
@@ -28,8 +29,9 @@ from ykt_bank_gateway.testing import CallbackTap, bound_socket, serve_in_loop, u
 from ykt_banksim.config import Settings as BankSimSettings
 from ykt_banksim.main import create_app as create_banksim
 from ykt_contracts import DEAD_LETTER_TOPIC
+from ykt_kit.actor import Role
 from ykt_kit.outbox import OUTBOX
-from ykt_kit.testing import running
+from ykt_kit.testing import actor_headers, running
 
 CALLBACK_SECRET = "bankgw-test-callback-secret"  # noqa: S105 - test value
 
@@ -126,6 +128,29 @@ class Gateway:
             )
             return (await s.execute(stmt)).first()
 
+    def service_headers(self, role: Role = Role.ADMIN) -> dict[str, str]:
+        """Signed actor headers of a calling service (validation acts as the platform)."""
+        return actor_headers(self.settings.service_secret, role, "PLATFORM", user="svc-validation")
+
+    async def verify(self, items: Sequence[dict[str, Any]], *, refresh: bool = False) -> dict[str, Any]:
+        """POST /api/v1/account-verifications as the validation service; the answer's body."""
+        r = await self.client.post(
+            "/api/v1/account-verifications",
+            json={"items": list(items), "refresh": refresh},
+            headers=self.service_headers(),
+        )
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def redis_entries(self) -> dict[str, int]:
+        """This gateway's Redis keys (its prefix is unique per test) and their remaining seconds."""
+        redis = Redis.from_url(self.settings.redis_url)
+        try:
+            keys = [k.decode() async for k in redis.scan_iter(match=self.settings.redis_prefix + "*")]
+            return {k: int(await redis.ttl(k)) for k in keys}
+        finally:
+            await redis.aclose()
+
     async def outbox_count(self, batch_id: str) -> int:
         """Events written for a batch (they are keyed by batch id)."""
         async with self.app.state.db.transaction() as s:
@@ -156,6 +181,7 @@ async def start_gateway(
                 "retry_base_seconds": 0.05,
                 "retry_max_seconds": 0.5,
                 "poll_seconds": 0.2,
+                "redis_prefix": f"ykt:bankgw-test:{uuid.uuid4().hex[:8]}:",
                 **env,
             }
             for name, value in values.items():

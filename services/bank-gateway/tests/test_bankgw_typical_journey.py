@@ -190,5 +190,8 @@ async def test_bankgw_instructed_batch_is_paid_and_reported(
 
     banks = (await api.get("/api/v1/banks", headers=as_(Role.BANK, "BANK-ICBC"))).json()
     assert banks == {
-        "banks": [{"bank_code": "CQRCB", "adapter": "json-api"}, {"bank_code": "ICBC", "adapter": "json-api"}]
+        "banks": [
+            {"bank_code": "CQRCB", "adapter": "json-api", "verification": "json-api"},
+            {"bank_code": "ICBC", "adapter": "json-api", "verification": "json-api"},
+        ]
     }

@@ -49,6 +49,33 @@ class Settings(KitSettings):
     query_batch_size: int = Field(
         default=50, ge=1, le=1000, description="Status queries per dispatcher pass."
     )
+    # -- account verification (POST /api/v1/account-verifications) ---------------------------
+    verify_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="One verification request to a bank; no answer by then = pending."
+    )
+    verify_batch_size: int = Field(
+        default=1000, ge=1, le=1000, description="Items per verification request to a bank."
+    )
+    verify_concurrency: int = Field(
+        default=4, ge=1, le=32, description="Verification requests in flight per bank at once."
+    )
+    verify_ttl_verified_seconds: int = Field(
+        default=86_400, ge=0, description="How long a verified answer is reused (0: not cached)."
+    )
+    verify_ttl_rejected_seconds: int = Field(
+        default=3_600, ge=0, description="How long a rejection is reused (0: not cached)."
+    )
+    verify_retry_after_seconds: int = Field(
+        default=60, ge=1, description="Advice to callers when to ask again about a pending item."
+    )
+    verify_via_json_api: str = Field(
+        default="",
+        description=(
+            "Comma list of banks paid through an adapter that cannot verify accounts but that "
+            "offer the JSON verification API at bank_sim_url; other such banks answer unsupported."
+        ),
+    )
+    redis_prefix: str = Field(default="ykt:bankgw:", description="Prefix of every Redis key of this service.")
 
     @model_validator(mode="after")
     def _refuse_default_callback_secret(self) -> Settings:
@@ -63,6 +90,9 @@ class Settings(KitSettings):
             for code in _codes(codes):
                 routes.setdefault(code, adapter)
         return routes
+
+    def verify_via_json_api_banks(self) -> set[str]:
+        return set(_codes(self.verify_via_json_api))
 
     def callback_url(self, bank_code: str) -> str:
         return f"{self.public_url.rstrip('/')}/bank-callbacks/{bank_code}"

@@ -44,3 +44,26 @@ def count_failures(bank: str, reasons: Mapping[str, int]) -> None:
     for reason, n in reasons.items():
         if n:
             BANK_FAILURES.labels(bank, reason[:40] or "UNKNOWN").inc(n)
+
+
+VERIFICATION_REQUESTS = Counter(
+    "ykt_bank_verification_requests_total",
+    "Account-verification requests to banks, by bank and outcome (ok, error, timeout, rejected).",
+    ["bank", "outcome"],
+)
+VERIFICATION_REQUEST_SECONDS = Histogram(
+    "ykt_bank_verification_request_seconds",
+    "Duration of one account-verification request to a bank.",
+    ["bank"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+VERIFICATION_ITEMS = Counter(
+    "ykt_bank_verification_items_total",
+    "Accounts answered, by bank, status (verified, rejected, pending, unsupported) and source (bank, cache, none).",
+    ["bank", "status", "source"],
+)
+VERIFICATION_REJECTIONS = Counter(
+    "ykt_bank_verification_rejections_total",
+    "Accounts a bank did not verify, by bank and the bank's reason code (ACCOUNT_FROZEN, NAME_MISMATCH, ...).",
+    ["bank", "reason"],
+)

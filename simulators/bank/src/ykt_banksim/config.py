@@ -35,6 +35,29 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds to wait for one callback answer."
     )
     callback_chunk_size: int = Field(default=1000, ge=1, le=1000, description="Results per callback.")
+    latency: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "Seconds a bank takes before answering its API (credit transfers, status queries, "
+            "account verifications), per bank code; in the environment ICBC=5,CCB=0.5. "
+            "Changed at run time with PUT /banks/{bank}/admin/latency."
+        ),
+    )
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _parse_latency(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("latency is a comma list of BANK=seconds")
+            value = dict(pairs)
+        if isinstance(value, dict):
+            out = {str(k).strip().upper(): float(v) for k, v in value.items()}
+            if any(v < 0 for v in out.values()):
+                raise ValueError("latency must not be negative")
+            return out
+        return value
 
     @field_validator("banks", mode="before")
     @classmethod

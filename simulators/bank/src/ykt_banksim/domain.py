@@ -47,6 +47,8 @@ class Rejection:
 
 ACCOUNT_NOT_FOUND = Rejection("ACCOUNT_NOT_FOUND", "卡号不存在")
 NAME_MISMATCH = Rejection("NAME_MISMATCH", "户名不符")
+#: Only account verification compares the ID number; a credit is decided on account and name.
+ID_MISMATCH = Rejection("ID_MISMATCH", "证件号码不符")
 STATE_REJECTIONS: dict[AccountState, Rejection] = {
     AccountState.CLOSED: Rejection("ACCOUNT_CLOSED", "已销户"),
     AccountState.FROZEN: Rejection("ACCOUNT_FROZEN", "完全冻结"),
@@ -75,6 +77,23 @@ def decide(account: Account | None, payee_name: str) -> Rejection | None:
         return rejection
     if account.holder_name.strip() != payee_name.strip():
         return NAME_MISMATCH
+    return None
+
+
+def same_id_number(a: str, b: str) -> bool:
+    """ID numbers compared trimmed, with the check character's x and X the same."""
+    return a.strip().upper() == b.strip().upper()
+
+
+def verify(account: Account | None, holder_name: str, holder_id_number: str) -> Rejection | None:
+    """The bank's answer to "does this account exist, is it this person's, can it be credited?":
+    the same checks in the same order as a credit (`decide`), then the ID number, which is
+    compared only when the book holds one (an old passbook record may not)."""
+    rejection = decide(account, holder_name)
+    if rejection is not None or account is None:
+        return rejection
+    if account.holder_id_number.strip() and not same_id_number(account.holder_id_number, holder_id_number):
+        return ID_MISMATCH
     return None
 
 

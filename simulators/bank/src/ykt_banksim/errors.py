@@ -26,9 +26,13 @@ LABELS = {
     "holder_name": "户名",
     "holder_id_number": "证件号码",
     "state": "账户状态",
+    "request_ref": "请求编号",
+    "items": "核验列表",
+    "item_id": "核验项标识",
+    "seconds": "秒数",
 }
 
-ITEM_NAMES = {"instructions": "指令", "body": "账户记录"}
+ITEM_NAMES = {"instructions": "指令", "items": "核验项", "body": "账户记录"}
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -75,6 +79,12 @@ def describe(error: dict[str, Any]) -> str:
         return f"{where}{label}必须是字符串"
     if kind == "enum":
         return f"{where}{label}取值无效，应为：{ctx.get('expected')}"
+    if kind == "value_error" and "duplicate item_id" in str(error.get("msg", "")):
+        return "核验项标识（item_id）不能重复"
+    if kind == "greater_than_equal":
+        return f"{where}{label}不能小于{ctx.get('ge'):g}"
+    if kind in {"float_type", "float_parsing"}:
+        return f"{where}{label}必须是数字"
     if kind == "string_pattern_mismatch" and label.endswith("（callback_url）"):
         return f"{where}{label}必须以http://或https://开头"
     return f"{where}{label}格式不正确"

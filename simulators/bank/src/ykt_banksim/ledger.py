@@ -4,17 +4,19 @@ so each one is atomic with respect to concurrent requests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .domain import Account, AccountState, account_tail, bank_name, decide, sms_text
-from .schemas import AccountEntry, CreditInstruction
+from .domain import Account, AccountState, account_tail, bank_name, decide, sms_text, verify
+from .schemas import AccountEntry, CreditInstruction, VerificationItem
 
 PROCESSING = "processing"
 SETTLED = "settled"
 FAILED = "failed"
+OK = "ok"
 
 
 @dataclass(slots=True)
@@ -84,7 +86,7 @@ class Notice:
 class Bank:
     """One agent bank served by the simulator."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, latency: float = 0.0) -> None:
         self.code = code
         self.name = bank_name(code)
         self.accounts: dict[str, Account] = {}
@@ -96,7 +98,18 @@ class Bank:
         self.amount_fen = 0
         self.callbacks_delivered = 0
         self.callbacks_abandoned = 0
+        self.verification_requests = 0
+        self.verification_items = 0
         self._txn_seq = 0
+        #: seconds the bank takes before answering its API; waiting requests re-read it when it changes
+        self.latency = latency
+        self.latency_changed = asyncio.Event()
+
+    def set_latency(self, seconds: float) -> None:
+        """Change how slow the bank answers; requests already waiting follow the new value."""
+        self.latency = seconds
+        changed, self.latency_changed = self.latency_changed, asyncio.Event()
+        changed.set()
 
     def upsert_accounts(self, entries: Iterable[AccountEntry]) -> int:
         """Insert or replace account-book entries by account number (one dict write each)."""
@@ -153,6 +166,24 @@ class Bank:
         )
         self.notices.append(Notice(ins.end_to_end_id, account_tail(ins.payee_account), text, now))
 
+    def verify(self, items: Iterable[VerificationItem]) -> list[dict[str, Any]]:
+        """Answer each item from the account book with the reasons credits fail for (and the ID)."""
+        results = []
+        accounts = self.accounts
+        for item in items:
+            rejection = verify(accounts.get(item.account_no), item.holder_name, item.holder_id_number)
+            results.append(
+                {
+                    "item_id": item.item_id,
+                    "status": OK if rejection is None else FAILED,
+                    "reason_code": None if rejection is None else rejection.code,
+                    "reason": None if rejection is None else rejection.reason,
+                }
+            )
+        self.verification_requests += 1
+        self.verification_items += len(results)
+        return results
+
     def stats(self) -> dict[str, int]:
         return {
             "settled": self.settled,
@@ -161,4 +192,6 @@ class Bank:
             "sms": len(self.notices),
             "callbacks_delivered": self.callbacks_delivered,
             "callbacks_abandoned": self.callbacks_abandoned,
+            "verification_requests": self.verification_requests,
+            "verification_items": self.verification_items,
         }

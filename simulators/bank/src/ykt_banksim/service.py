@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
@@ -14,7 +15,13 @@ from .callbacks import CallbackSender, encode
 from .config import Settings
 from .domain import china_now
 from .ledger import Bank, Transfer
-from .schemas import AccountEntry, AccountFileEntry, CreditInstruction, CreditTransferRequest
+from .schemas import (
+    AccountEntry,
+    AccountFileEntry,
+    CreditInstruction,
+    CreditTransferRequest,
+    VerificationRequest,
+)
 
 log = logging.getLogger("ykt_banksim")
 
@@ -35,7 +42,7 @@ class BankSimulator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.banks = {code: Bank(code) for code in settings.banks}
+        self.banks = {code: Bank(code, latency=settings.latency.get(code, 0.0)) for code in settings.banks}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._sender: CallbackSender | None = None
@@ -89,6 +96,33 @@ class BankSimulator:
             self._sender = None
 
     # -- use cases --------------------------------------------------------------------------
+
+    async def answer_delay(self, bank: Bank) -> None:
+        """Wait as long as the bank's latency says, counted from now; a change of the latency
+        (PUT /banks/{bank}/admin/latency) applies to requests already waiting."""
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+        while True:
+            remaining = arrived + bank.latency - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(bank.latency_changed.wait(), timeout=remaining)
+            except TimeoutError:
+                return
+
+    def verify(self, code: str, request: VerificationRequest) -> list[dict[str, Any]]:
+        """Answer an account-verification request from the bank's account book."""
+        results = self.bank(code).verify(request.items)
+        failed = sum(1 for r in results if r["status"] != "ok")
+        log.info(
+            "bank %s answered verification %s: %d items, %d not verified",
+            code,
+            request.request_ref,
+            len(results),
+            failed,
+        )
+        return results
 
     def submit(self, code: str, request: CreditTransferRequest) -> tuple[int, int]:
         """Accept a batch (idempotent by end-to-end id) and answer it in the background."""

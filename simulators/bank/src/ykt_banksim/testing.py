@@ -14,6 +14,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .callbacks import SIGNATURE_HEADER, sign
+
 
 @contextmanager
 def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1") -> Iterator[str]:
@@ -133,3 +135,9 @@ def callback_receiver() -> Iterator[CallbackReceiver]:
     with serve_in_thread(receiver) as url:
         receiver.base_url = url
         yield receiver
+
+
+def signed_json(payload: Any, secret: str) -> tuple[bytes, dict[str, str]]:
+    """A JSON body and the headers that sign it, as the bank's signed endpoints expect."""
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return body, {"content-type": "application/json", SIGNATURE_HEADER: sign(secret, body)}

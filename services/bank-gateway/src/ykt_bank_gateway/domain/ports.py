@@ -3,10 +3,11 @@ ISO 20022 pain.001), chosen per bank by configuration."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from .model import BankResult, OutgoingInstruction
+from .verification import BankVerdict, VerificationItem
 
 
 class BankError(Exception):
@@ -46,4 +47,16 @@ class BankAdapter(Protocol):
 
     async def query(self, bank_code: str, end_to_end_id: str) -> BankResult | None:
         """The bank's current status of one instruction, or None when the bank does not know it."""
+        ...
+
+
+@runtime_checkable
+class AccountVerifier(Protocol):
+    """A bank protocol that can verify accounts (optional: an adapter without `verify` cannot)."""
+
+    name: str
+
+    async def verify(self, bank_code: str, items: Sequence[VerificationItem]) -> Mapping[str, BankVerdict]:
+        """The bank's verdict per item id; an item the bank did not answer is absent. Raise
+        `BankError` when the request did not go through (the items stay pending)."""
         ...

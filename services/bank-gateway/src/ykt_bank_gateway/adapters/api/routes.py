@@ -33,6 +33,16 @@ async def list_instructions(
 
 @router.get("/banks", response_model=BankList)
 async def list_banks(request: Request, actor: CurrentActor) -> BankList:
-    """The banks this gateway serves and the adapter that speaks to each."""
+    """The banks this gateway serves, the adapter that speaks to each and who verifies accounts."""
     routes = request.app.state.settings.bank_adapters()
-    return BankList(banks=[BankView(bank_code=code, adapter=name) for code, name in sorted(routes.items())])
+    verifiers = request.app.state.verifications.verifiers
+    return BankList(
+        banks=[
+            BankView(
+                bank_code=code,
+                adapter=name,
+                verification=v.name if (v := verifiers.get(code)) is not None else "unsupported",
+            )
+            for code, name in sorted(routes.items())
+        ]
+    )

@@ -3,20 +3,29 @@
 - ``POST {base}/banks/{bank}/api/v1/credit-transfers`` with the instructions and a callback URL,
   answered 202 ``{"accepted": n, "duplicates": m}`` (idempotent by end-to-end id);
 - results later POSTed to the callback URL, signed (see ``adapters/api/callbacks.py``);
-- ``GET {base}/banks/{bank}/api/v1/credit-transfers/{e2e}`` for one instruction's status, or 404.
+- ``GET {base}/banks/{bank}/api/v1/credit-transfers/{e2e}`` for one instruction's status, or 404;
+- ``POST {base}/banks/{bank}/api/v1/account-verifications`` with up to 1,000 accounts, answered in
+  the response; request and answer are signed like callbacks (X-Signature, HMAC-SHA256 of the raw
+  body with the bank's shared secret).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import httpx
+from ykt_kit.crypto import constant_time_equal
 
 from ...domain.model import BankResult, OutgoingInstruction
 from ...domain.ports import BankRejected, BankTimeout, BankUnavailable
+from ...domain.verification import BankVerdict, VerificationItem
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +36,17 @@ class JsonApiAdapter:
     name = "json-api"
 
     def __init__(
-        self, *, base_url: str, callback_url: Callable[[str], str], client: httpx.AsyncClient
+        self,
+        *,
+        base_url: str,
+        callback_url: Callable[[str], str],
+        client: httpx.AsyncClient,
+        secret: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.callback_url = callback_url
         self.client = client
+        self.secret = secret
 
     def _url(self, bank_code: str, suffix: str = "") -> str:
         return f"{self.base_url}/banks/{bank_code}/api/v1/credit-transfers{suffix}"
@@ -106,3 +121,66 @@ class JsonApiAdapter:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BankRejected("GET answered an unreadable status") from exc
+
+    def _sign(self, body: bytes) -> str:
+        if not self.secret:
+            raise BankRejected("no secret configured to sign verification requests")
+        return hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+
+    async def verify(self, bank_code: str, items: Sequence[VerificationItem]) -> Mapping[str, BankVerdict]:
+        request_ref = f"V-{uuid.uuid4().hex}"
+        body = json.dumps(
+            {
+                "request_ref": request_ref,
+                "items": [
+                    {
+                        "item_id": i.item_id,
+                        "account_no": i.account_no,
+                        "holder_name": i.holder_name,
+                        "holder_id_number": i.id_number,
+                    }
+                    for i in items
+                ],
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        response = await self._call(
+            "POST",
+            f"{self.base_url}/banks/{bank_code}/api/v1/account-verifications",
+            content=body,
+            headers={"content-type": "application/json; charset=utf-8", "X-Signature": self._sign(body)},
+        )
+        if response.status_code != 200:
+            raise BankRejected(f"verification answered HTTP {response.status_code}")
+        signature = response.headers.get("x-signature", "")
+        if not constant_time_equal(self._sign(response.content), signature.strip().lower()):
+            raise BankRejected("verification answer with a bad signature")
+        asked = {i.item_id for i in items}
+        verdicts: dict[str, BankVerdict] = {}
+        try:
+            answer = response.json()
+            if answer.get("bank_code") != bank_code or answer.get("request_ref") != request_ref:
+                raise ValueError("answer of another request")
+            for r in answer["results"]:
+                item_id, status = str(r["item_id"]), r["status"]
+                if item_id not in asked or status not in ("ok", "failed"):
+                    continue  # not ours, or a status we cannot read: the item stays pending
+                code, reason = r.get("reason_code"), r.get("reason")
+                verdicts[item_id] = BankVerdict(
+                    status=status,
+                    reason_code=str(code) if code is not None else None,
+                    reason=str(reason) if reason is not None else None,
+                )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BankRejected("verification answer unreadable") from exc
+        log.info(
+            "bank answered account verification",
+            extra={
+                "bank": bank_code,
+                "request_ref": request_ref,
+                "items": len(items),
+                "answered": len(verdicts),
+            },
+        )
+        return verdicts
