@@ -4,10 +4,12 @@ against the real broker and PostgreSQL, and a tap that says when the app has han
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -20,10 +22,12 @@ from fastapi import FastAPI
 from ykt_contracts import ChunkInfo, Envelope, Totals
 from ykt_contracts.chunking import totals_of
 from ykt_contracts.events import BatchSubmittedV1, BatchValidatedV1, PaymentRecord
+from ykt_devstack import infra
 from ykt_kit import idcard, synthetic
 from ykt_kit.actor import Role
 from ykt_kit.config import KitSettings
 from ykt_kit.testing import EventRecorder, actor_headers, running
+from ykt_validation import seed as register_samples
 from ykt_validation.config import Settings
 from ykt_validation.main import create_app
 
@@ -239,3 +243,89 @@ def factory() -> SimpleNamespace:
     return SimpleNamespace(
         record=make_record, submission=make_submission, id_number=new_id_number, person_key=person_key
     )
+
+
+# ---------------------------------------------------------------------------- reference registers
+
+
+@dataclass
+class RegistersApp:
+    """The validation app serving HTTP only (no consumer), on a database of its own, so the
+    register imports of one test module do not meet those of another."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    # from the sample registers' date on, a day per import: real dates (deaths, exit years fit)
+    # that are not in the future
+    _dates: Iterator[date] = field(
+        default_factory=lambda: (register_samples.AS_OF + timedelta(days=n) for n in itertools.count())
+    )
+
+    def headers(self, role: Role = Role.ADMIN, org: str = "FIN-500104") -> dict[str, str]:
+        return actor_headers(self.settings.service_secret, role, org)
+
+    def as_of(self) -> date:
+        """A register date later than every one handed out before in this module (a newer import
+        of a kind may not carry an older date)."""
+        return next(self._dates)
+
+    async def upload(
+        self,
+        kind: str,
+        content: bytes,
+        *,
+        as_of: date | None = None,
+        source: str = "测试来源单位",
+        filename: str = "名册.csv",
+        role: Role = Role.ADMIN,
+    ) -> httpx.Response:
+        params = {
+            "kind": kind,
+            "as_of": (as_of or self.as_of()).isoformat(),
+            "source": source,
+            "filename": filename,
+        }
+        return await self.client.post(
+            "/api/v1/registers/imports", params=params, content=content, headers=self.headers(role)
+        )
+
+
+@pytest.fixture(scope="module")
+async def registers(pg_server: str) -> AsyncIterator[RegistersApp]:
+    with infra.scratch_database(pg_server, prefix="ykt_test_registers") as url:
+        settings = Settings(YKT_ENV="development", DATABASE_URL=url)
+        app = create_app(settings, messaging=False)
+        async with running(app) as client:
+            yield RegistersApp(app, client, settings)
+
+
+@dataclass(frozen=True)
+class RegisterPerson:
+    """A synthetic person for a register file."""
+
+    id_number: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return person_key(self.id_number)
+
+
+def register_people(n: int) -> list[RegisterPerson]:
+    """`n` people with ID numbers no other test of the session uses, and invented names."""
+    out = []
+    for i in range(n):
+        p = synthetic.person(_rng, area=AREA, town_code=TOWN, village="", bank_code="CQRCB", serial=i)
+        out.append(RegisterPerson(new_id_number(), p.name))
+    return out
+
+
+def register_csv(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, encoding: str = "utf-8-sig"
+) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode(encoding)

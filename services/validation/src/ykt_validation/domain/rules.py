@@ -13,21 +13,38 @@ from ykt_contracts import Totals
 from ykt_contracts.events import PaymentRecord
 from ykt_kit import idcard
 
+from .registers import (
+    DEFAULT_RED_FLAG_POLICY,
+    REGISTER_NAMES,
+    FlagPolicy,
+    Membership,
+    ProgramRegisters,
+    RedFlagPolicy,
+    RegisterImportRef,
+    RegisterKind,
+)
+
 OK = "OK"
 OK_MESSAGE = "校验通过"
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The result of one rule (or of all of them) for one record."""
+    """The result of one rule (or of all of them) for one record. A warning passes (the record
+    may be paid) but carries a code and message for the clerk to look at."""
 
-    outcome: Literal["pass", "reject"]
+    outcome: Literal["pass", "warn", "reject"]
     code: str
     message: str
 
     @property
     def passed(self) -> bool:
-        return self.outcome == "pass"
+        """The record may be paid: a pass or a warning."""
+        return self.outcome != "reject"
+
+    @property
+    def warned(self) -> bool:
+        return self.outcome == "warn"
 
 
 PASS = Decision("pass", OK, OK_MESSAGE)
@@ -38,13 +55,20 @@ def reject(code: str, message: str) -> Decision:
     return Decision("reject", code, message)
 
 
+def warn(code: str, message: str) -> Decision:
+    """A warning: the record passes, with a stable code and a Chinese message for the clerk."""
+    return Decision("warn", code, message)
+
+
 @dataclass(frozen=True)
 class RuleContext:
-    """What a record rule may know besides the record: the chunk's program, period and today."""
+    """What a record rule may know besides the record: the chunk's program, period and today, and
+    the register imports consulted for the chunk (kind → import; a kind never imported is absent)."""
 
     program_code: str
     period: str
     today: date
+    registers: Mapping[RegisterKind, RegisterImportRef] = field(default_factory=dict)
 
 
 RecordCheck = Callable[[PaymentRecord, RuleContext], Decision]
@@ -127,6 +151,90 @@ def chunk_totals(declared: Totals, records: Sequence[PaymentRecord]) -> Decision
 
 DUPLICATE_ENJOYMENT = "DUPLICATE_ENJOYMENT"
 DUPLICATE_ENJOYMENT_MESSAGE = "该对象本期已享受（或正在发放）此项补贴，不得重复享受"
+
+
+# ------------------------------------------------------------------ reference registers (not yet in CURRENT)
+#
+# Called per record with the person's memberships (`memberships(session, keys)[record.person_key]`,
+# empty when in no register), the program's register requirements from the catalogue, and
+# `ctx.registers`, the imports consulted, so a message can name the register's date even for
+# someone who is not in it.
+
+REGISTER_REQUIRED_MISSING = "REGISTER_REQUIRED_MISSING"
+REGISTER_UNAVAILABLE = "REGISTER_UNAVAILABLE"
+RED_FLAG_CODES: Mapping[RegisterKind, str] = {k: f"RED_FLAG_{k.value.upper()}" for k in RegisterKind}
+RED_FLAG_DECEASED = RED_FLAG_CODES[RegisterKind.DECEASED]
+RED_FLAG_STATE_SALARIED = RED_FLAG_CODES[RegisterKind.STATE_SALARIED]
+# the worst first: when a person is in several excluded registers, the message names this one
+_FLAG_ORDER = (
+    RegisterKind.DECEASED,
+    RegisterKind.STATE_SALARIED,
+    RegisterKind.STATE_SUPPORT,
+    RegisterKind.POVERTY,
+    RegisterKind.DISABLED,
+)
+
+REGISTER_CODES: Mapping[str, str] = {
+    REGISTER_REQUIRED_MISSING: "本项目要求对象在某名册中（如残疾人两项补贴须在残疾人名册中），对象不在其当前版本中",
+    REGISTER_UNAVAILABLE: "本项目要求的名册尚未导入，无法核对资格",
+    **{
+        RED_FLAG_CODES[k]: f"{REGISTER_NAMES[k]}中有此人，本项目不得发放给该名册人员（按配置退回或提示核实）"
+        for k in _FLAG_ORDER
+    },
+}
+
+
+def register_required(
+    record: PaymentRecord,
+    ctx: RuleContext,
+    memberships: Mapping[RegisterKind, Membership],
+    program: ProgramRegisters,
+) -> Decision:
+    """The person is in every register the program requires (e.g. 残疾人 for the disability allowances)."""
+    for kind in _FLAG_ORDER:
+        if kind not in program.requires or kind in memberships:
+            continue
+        ref = ctx.registers.get(kind)
+        if ref is None:
+            return reject(REGISTER_UNAVAILABLE, f"{REGISTER_NAMES[kind]}尚未导入，无法核对本项目的资格条件")
+        return reject(
+            REGISTER_REQUIRED_MISSING,
+            f"不在{REGISTER_NAMES[kind]}中（名册日期{ref.as_of.isoformat()}），不符合本项目发放条件",
+        )
+    return PASS
+
+
+def _red_flag_message(m: Membership, policy: FlagPolicy) -> str:
+    name = REGISTER_NAMES[m.kind]
+    facts = [f"名册日期{m.as_of.isoformat()}"]
+    if m.kind is RegisterKind.DECEASED and m.attributes.get("date_of_death"):
+        facts.insert(0, f"死亡日期{m.attributes['date_of_death']}")
+    if m.kind is RegisterKind.STATE_SALARIED and m.attributes.get("employer"):
+        facts.insert(0, f"工作单位：{m.attributes['employer']}")
+    tail = "不得发放" if policy is FlagPolicy.REJECT else "请核实后再发放"
+    return f"{name}中有此人（{'，'.join(facts)}），{tail}"
+
+
+def red_flags(
+    record: PaymentRecord,
+    ctx: RuleContext,
+    memberships: Mapping[RegisterKind, Membership],
+    program: ProgramRegisters,
+    policy: RedFlagPolicy = DEFAULT_RED_FLAG_POLICY,
+) -> Decision:
+    """The person is in no register the program excludes (死亡人员, 财政供养人员 for 低保, ...);
+    each such membership rejects or warns as `policy` says for this program. A rejection wins
+    over a warning; the worst register is named."""
+    warning: Decision | None = None
+    for kind in _FLAG_ORDER:
+        m = memberships.get(kind)
+        if kind not in program.excludes or m is None:
+            continue
+        action = policy.for_(program.code, kind)
+        if action is FlagPolicy.REJECT:
+            return reject(RED_FLAG_CODES[kind], _red_flag_message(m, action))
+        warning = warning or warn(RED_FLAG_CODES[kind], _red_flag_message(m, action))
+    return warning or PASS
 
 
 # ------------------------------------------------------------------ the rule set

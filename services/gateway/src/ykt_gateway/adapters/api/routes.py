@@ -17,6 +17,7 @@ from ykt_registry.adapters.api.schemas import UPLOAD_BODY, UPLOAD_DESCRIPTION, B
 from ..db import repository as repo
 from . import auth
 from .forward import forward
+from .registers import router as registers_router
 from .registry_model import router as registry_model_router
 
 router = APIRouter(prefix="/api/v1")
@@ -330,3 +331,5 @@ async def audit(
 
 # reference data, beneficiaries and accounts (registry): routes of their own module
 router.include_router(registry_model_router)
+# reference registers (validation)
+router.include_router(registers_router)
