@@ -620,6 +620,41 @@ def bank_adapters() -> Board:
         "Ignored and alerted (YktBankResultAmountMismatch).",
         (f"sum by (bank) (increase(ykt_bank_result_amount_mismatches_total{{{bk}}}[{RI}]))", "{{bank}}"),
     )
+    b.row("Account verification (for validation)")
+    b.ts(
+        "Verification requests by bank and outcome",
+        "Requests to each bank's verification API; timeouts leave the items pending, never failed.",
+        (
+            f"sum by (bank, outcome) (rate(ykt_bank_verification_requests_total{{{bk}}}[{RI}]))",
+            "{{bank}} {{outcome}}",
+        ),
+        unit="reqps",
+    )
+    b.ts(
+        "Verification items by status and source",
+        "verified, rejected, pending, unsupported; answered by the bank or from the Redis cache.",
+        (
+            f"sum by (bank, status, source) (rate(ykt_bank_verification_items_total{{{bk}}}[{RI}]))",
+            "{{bank}} {{status}} {{source}}",
+        ),
+        unit="ops",
+    )
+    b.ts(
+        "Verification latency p95",
+        "Time of one verification request to a bank (up to the configured batch size).",
+        (
+            "histogram_quantile(0.95, sum by (le, bank) "
+            f"(rate(ykt_bank_verification_request_seconds_bucket{{{bk}}}[{RI}])))",
+            "{{bank}}",
+        ),
+        unit="s",
+    )
+    b.bars(
+        "Accounts rejected by bank and reason",
+        "Verification answers that reject an account, in the selected range, by the bank's reason.",
+        f"sum by (bank, reason) (increase(ykt_bank_verification_rejections_total{{{bk}}}[$__range]))",
+        "{{bank}} {{reason}}",
+    )
     b.row("Instructions in")
     b.ts(
         "Instructions stored",
