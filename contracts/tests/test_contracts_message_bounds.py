@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -40,7 +41,22 @@ def worst_record() -> dict[str, Any]:
         "town_code": a(32),
         "village": s(40),
         "reissue_of_record_id": a(64),
+        "quantity": Decimal("99999999999999.9999"),
+        "category": s(20),
     }
+
+
+def worst_program() -> ev.ProgramRules:
+    return ev.ProgramRules(
+        code=a(32),
+        frequency="quarterly",
+        standard=ev.TieredStandardRule(
+            tiers=[ev.TierRule(category=s(20), amount_fen=10**15)] * 20, ceiling_fen=10**15
+        ),
+        requires_registers=["disabled", "state_support", "poverty", "deceased", "state_salaried"],
+        excludes_registers=["disabled", "state_support", "poverty", "deceased", "state_salaried"],
+        exclusive_with=[a(32)] * 64,
+    )
 
 
 def chunk() -> ChunkInfo:
@@ -97,6 +113,7 @@ def worst_payloads() -> list[BaseModel]:
             round_totals=t,
             chunk=chunk(),
             records=[rec] * n,
+            program=worst_program(),
         ),
         ev.BatchValidatedV1(
             **common,

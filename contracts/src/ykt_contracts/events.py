@@ -8,6 +8,7 @@ size: a batch of any size travels as numbered chunks with declared totals.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -60,6 +61,19 @@ PersonKey = Annotated[
 ]
 Village = Annotated[str, Field(max_length=40, description="Village/community name.")]
 Reason = Annotated[str, Field(max_length=200)]
+Category = Annotated[
+    str, Field(min_length=1, max_length=20, description="Tier of a tiered standard, e.g. 一级, C级危房.")
+]
+Quantity = Annotated[
+    Decimal,
+    Field(
+        gt=0,
+        max_digits=18,
+        decimal_places=4,
+        description="Quantity the amount is paid for (亩, 头, ...) under a per-unit standard.",
+    ),
+]
+RegisterName = Literal["disabled", "state_support", "poverty", "deceased", "state_salaried"]
 
 
 def _records(description: str) -> object:
@@ -80,6 +94,59 @@ class PaymentRecord(Contract):
     town_code: Code
     village: Village = ""
     reissue_of_record_id: Id | None = Field(default=None, description="Record this one re-issues.")
+    quantity: Quantity | None = Field(default=None, description="Quantity, under a per-unit standard.")
+    category: Category | None = Field(default=None, description="Tier, under a tiered standard.")
+
+
+class _StandardRule(Contract):
+    ceiling_fen: Fen | None = Field(default=None, description="Most one person may get per period, in fen.")
+
+
+class FixedStandardRule(_StandardRule):
+    """A fixed amount per person per period."""
+
+    kind: Literal["fixed"] = "fixed"
+    amount_fen: Fen
+
+
+class PerUnitStandardRule(_StandardRule):
+    """An amount per unit of the record's quantity (rounded half up to the fen)."""
+
+    kind: Literal["per_unit"] = "per_unit"
+    unit: str = Field(min_length=1, max_length=8, description="Unit of quantity, e.g. 亩.")
+    amount_fen_per_unit: Fen
+
+
+class TierRule(Contract):
+    category: Category
+    amount_fen: Fen
+
+
+class TieredStandardRule(_StandardRule):
+    """An amount per category (tier)."""
+
+    kind: Literal["tiered"] = "tiered"
+    tiers: list[TierRule] = Field(min_length=1, max_length=20)
+
+
+StandardRule = Annotated[
+    FixedStandardRule | PerUnitStandardRule | TieredStandardRule, Field(discriminator="kind")
+]
+
+
+class ProgramRules(Contract):
+    """What validation needs to know of a batch's program, from the registry's catalogue."""
+
+    code: Code
+    frequency: Literal["monthly", "quarterly", "yearly", "once"]
+    standard: StandardRule | None = Field(default=None, description="Payment standard; none = not checked.")
+    requires_registers: list[RegisterName] = Field(default_factory=list, max_length=5)
+    excludes_registers: list[RegisterName] = Field(default_factory=list, max_length=5)
+    exclusive_with: list[Code] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Programs not paid to one person for the same period.",
+    )
 
 
 class BatchSubmittedV1(Contract):
@@ -96,6 +163,10 @@ class BatchSubmittedV1(Contract):
     round_totals: Totals = Field(description="Declared totals of the whole round.")
     chunk: ChunkInfo
     records: list[PaymentRecord] = _records("Records of this chunk.")  # type: ignore[assignment]
+    program: ProgramRules | None = Field(
+        default=None,
+        description="The program's rules (standard, registers, exclusions); absent from old producers.",
+    )
 
 
 class RecordVerdict(Contract):

@@ -10,11 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
-from ykt_contracts import MAX_RECORDS_PER_CHUNK, BatchValidatedV1, ChunkInfo, RecordVerdict, Totals
+from ykt_contracts import (
+    MAX_RECORDS_PER_CHUNK,
+    BatchSubmittedV1,
+    BatchValidatedV1,
+    ChunkInfo,
+    RecordVerdict,
+    Totals,
+)
 from ykt_contracts.reference import DEPARTMENTS, PROGRAMS, TOWNS
 from ykt_kit import synthetic
 from ykt_kit.actor import Role
 from ykt_kit.testing import EventRecorder, HandledEvents, actor_headers, publish, running
+from ykt_registry import seed
 from ykt_registry.config import Settings
 from ykt_registry.main import create_app
 
@@ -97,6 +105,28 @@ async def test_submitted_batch_travels_as_chunks_with_declared_totals(
     assert sum(c["chunk"]["totals"]["record_count"] for c in chunks) == 450
     assert sum(c["chunk"]["totals"]["amount_fen"] for c in chunks) == 450 * 50_000
     assert all(c["round_totals"] == {"record_count": 450, "amount_fen": 450 * 50_000} for c in chunks)
+
+
+async def test_submitted_chunks_carry_the_programs_rules_from_the_catalogue(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    catalogue = seed.programs()  # with standards, registers and exclusions
+    assert (await client.put("/api/v1/programs", json=catalogue)).status_code == 200
+    body = batch_body(3, seed=random.randrange(10**6))
+    r = await client.post("/api/v1/batches", json=body, headers=as_unit(client, Role.DEPARTMENT, DEPT))
+    assert r.status_code == 201, r.text
+    bid = r.json()["batch_id"]
+    async with EventRecorder(kafka_bootstrap, "batch.submitted") as rec:
+        await rec.wait_for(lambda x: len(x.of("batch.submitted", bid)) == 1)
+        sub = BatchSubmittedV1.model_validate(rec.of("batch.submitted", bid)[0].payload)
+    [hm10] = [p for p in catalogue if p["code"] == "HM10"]
+    assert sub.program is not None
+    assert sub.program.code == "HM10" and sub.program.frequency == hm10["frequency"]
+    assert sub.program.standard is not None
+    assert sub.program.standard.model_dump(exclude_none=True) == hm10["standard"]
+    assert set(sub.program.requires_registers) == set(hm10["requires_registers"])
+    assert set(sub.program.excludes_registers) == set(hm10["excludes_registers"])
+    assert sub.program.exclusive_with == hm10["exclusive_with"] == ["HM11"]
 
 
 async def test_same_submission_twice_is_one_batch_and_same_number_other_content_is_refused(

@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
+from ykt_contracts.events import BatchSubmittedV1, ProgramRules, TieredStandardRule, TierRule
 from ykt_kit import masking
 from ykt_validation.adapters.db.registers import memberships, register_versions
 from ykt_validation.domain.registers import (
@@ -20,6 +22,7 @@ from ykt_validation.domain.registers import (
     RegisterKind,
 )
 from ykt_validation.domain.rules import (
+    CURRENT,
     PASS,
     RED_FLAG_DECEASED,
     RED_FLAG_STATE_SALARIED,
@@ -29,8 +32,9 @@ from ykt_validation.domain.rules import (
     register_required,
 )
 from ykt_validation.seed import SAMPLES
+from ykt_validation.service import validate_chunk
 
-from .conftest import RegistersApp, make_record, person_key, register_csv, register_people
+from .conftest import RegistersApp, make_record, make_submission, person_key, register_csv, register_people
 
 pytestmark = pytest.mark.integration
 
@@ -265,3 +269,75 @@ async def test_register_rules_on_imported_registers_refuse_the_dead_and_warn_or_
     assert (missing.outcome, missing.code) == ("reject", REGISTER_REQUIRED_MISSING)
     assert missing.message == f"不在残疾人名册中（名册日期{as_of.isoformat()}），不符合本项目发放条件"
     assert decide(dead, care).code == REGISTER_REQUIRED_MISSING  # not disabled: refused before the flags
+
+
+async def test_a_chunk_of_a_program_with_registers_refuses_the_dead_and_non_members_and_records_the_imports(
+    registers: RegistersApp,
+) -> None:
+    dead, disabled, nobody = register_people(3)
+    as_of = registers.as_of()
+    deceased_import = await registers.upload(
+        "deceased",
+        register_csv(("姓名", "身份证号码", "死亡日期"), [[dead.name, dead.id_number, as_of.isoformat()]]),
+        as_of=as_of,
+    )
+    disabled_import = await registers.upload("disabled", _disabled_file([disabled]), as_of=as_of)
+    assert deceased_import.status_code == disabled_import.status_code == 201
+    care = ProgramRules(
+        code="HM14",
+        frequency="monthly",
+        standard=TieredStandardRule(
+            tiers=[TierRule(category="一级", amount_fen=10_000), TierRule(category="二级", amount_fen=8_000)]
+        ),
+        requires_registers=["disabled"],
+        excludes_registers=["deceased"],
+    )
+    records = [
+        make_record(dead.id_number, seq=1, amount_fen=10_000),
+        make_record(disabled.id_number, seq=2, amount_fen=10_000),
+        make_record(nobody.id_number, seq=3, amount_fen=10_000),
+        make_record(register_people(1)[0].id_number, seq=4, amount_fen=9_000),
+    ]
+    plain = make_submission(records, program_code="HM14", period="2026-11")
+    submitted = BatchSubmittedV1.model_validate({**plain.model_dump(), "program": care})
+    emitted: list[Any] = []
+
+    async def emit(*payloads: Any, correlation_id: str | None = None) -> None:
+        emitted.extend(payloads)
+
+    async with registers.app.state.db.transaction() as s:
+        out = await validate_chunk(s, submitted=submitted, emit=emit)
+    assert [(v.outcome, v.code) for v in out.verdicts] == [
+        ("reject", REGISTER_REQUIRED_MISSING),  # not disabled: refused before the red flags
+        ("pass", "OK"),
+        ("reject", REGISTER_REQUIRED_MISSING),
+        ("reject", "AMOUNT_NOT_STANDARD"),
+    ]
+    assert out.rule_set_version == CURRENT.version and emitted == [out]
+    # dead and disabled: the red flag refuses
+    both = BatchSubmittedV1.model_validate(
+        {
+            **make_submission(
+                [make_record(dead.id_number, amount_fen=10_000)], program_code="HM14"
+            ).model_dump(),
+            "program": care.model_copy(update={"requires_registers": []}),
+        }
+    )
+    async with registers.app.state.db.transaction() as s:
+        flagged = await validate_chunk(s, submitted=both, emit=emit)
+    assert [(v.outcome, v.code) for v in flagged.verdicts] == [("reject", RED_FLAG_DECEASED)]
+    async with registers.app.state.db.transaction() as s:
+        stored = (
+            await s.execute(
+                sa.text(
+                    "SELECT rule_set_version, register_imports FROM verdicts WHERE batch_id = :b ORDER BY seq"
+                ),
+                {"b": submitted.batch_id},
+            )
+        ).all()
+    imports = {
+        "deceased": deceased_import.json()["import_id"],
+        "disabled": disabled_import.json()["import_id"],
+    }
+    assert [v for v, _ in stored] == [CURRENT.version] * 4
+    assert all({k: r[k] for k in imports} == imports for _, r in stored)

@@ -10,6 +10,7 @@ import pytest
 from ykt_kit import idcard
 from ykt_kit.actor import Role
 from ykt_kit.testing import publish
+from ykt_validation.domain.rules import CURRENT
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ async def test_a_mixed_chunk_is_decided_record_by_record(
         "2025-03",
         1,
     )
-    assert out.rule_set_version == "v1"
+    assert out.rule_set_version == CURRENT.version == "v2"
     assert out.round_totals == submitted.round_totals
     assert (out.chunk.index, out.chunk.count) == (0, 1)
     assert (out.chunk.totals.record_count, out.chunk.totals.amount_fen) == (
@@ -88,7 +89,7 @@ async def test_a_mixed_chunk_is_decided_record_by_record(
         "outcome": "reject",
         "code": "ID_CHECKSUM",
         "message": "身份证号码校验位错误",
-        "rule_set_version": "v1",
+        "rule_set_version": CURRENT.version,
     }
     assert all(good.id_number not in str(v) for v in body["verdicts"])
 
@@ -136,7 +137,7 @@ async def test_rule_set_is_listed_and_reading_needs_a_signed_actor(validation: A
     r = await validation.client.get("/api/v1/rule-sets", headers=validation.headers(Role.BANK, "CQRCB"))
     assert r.status_code == 200
     body = r.json()
-    assert body["version"] == "v1"
+    assert body["version"] == CURRENT.version
     assert {rule["code"] for rule in body["rules"]} >= {
         "ID_CHECKSUM",
         "AMOUNT_INVALID",

@@ -25,7 +25,14 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from ykt_contracts import MAX_RECORDS_PER_CHUNK, BatchSubmittedV1, ChunkInfo, PaymentRecord, Totals
+from ykt_contracts import (
+    MAX_RECORDS_PER_CHUNK,
+    BatchSubmittedV1,
+    ChunkInfo,
+    PaymentRecord,
+    ProgramRules,
+    Totals,
+)
 from ykt_kit.actor import Actor, Role, require
 from ykt_kit.crypto import PiiCipher
 from ykt_kit.errors import Conflict
@@ -470,6 +477,21 @@ async def _store(session: AsyncSession, checker: _RowChecker) -> None:
 # ------------------------------------------------------------------ emitting a round as chunks
 
 
+def program_rules(program: Any) -> ProgramRules | None:
+    """What validation checks of a program (standard, registers, exclusions), from its catalogue
+    row; None when the program is unknown (then validation applies only the general rules)."""
+    if program is None:
+        return None
+    return ProgramRules(
+        code=program.code,
+        frequency=program.frequency,
+        standard=program.standard or None,
+        requires_registers=list(program.requires_registers or []),
+        excludes_registers=list(program.excludes_registers or []),
+        exclusive_with=list(program.exclusive_with or []),
+    )
+
+
 class _ChunkBuilder:
     """Builds the outbox rows of a round's chunks from pages of stored records (worker thread)."""
 
@@ -491,6 +513,7 @@ class _ChunkBuilder:
                 account_no=dec(r.account_no_enc),
                 bank_code=r.bank_code,
                 amount_fen=r.amount_fen,
+                quantity=r.quantity,
                 town_code=r.town_code,
                 village=r.village,
                 reissue_of_record_id=r.reissue_of_record_id,
@@ -529,6 +552,7 @@ async def emit_round(
     round's records from the database in seq order, a page at a time; returns the chunk count."""
     n, amount = totals if totals is not None else await repo.round_totals(session, batch_id, round_)
     count = max(1, -(-n // MAX_RECORDS_PER_CHUNK))
+    rules = program_rules(await repo.program(session, program_code))  # once per round
     await repo.insert_round(
         session,
         {
@@ -549,6 +573,7 @@ async def emit_round(
             "round": round_,
             "reissue_of_batch_id": reissue_of,
             "round_totals": Totals(record_count=n, amount_fen=amount),
+            "program": rules,
         },
         count,
         cipher,

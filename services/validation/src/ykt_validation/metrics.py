@@ -12,3 +12,9 @@ LEDGER_RELEASES = Counter(
     "Duplicate-enjoyment claims released, by cause (payment_failed, batch_returned).",
     ["cause"],
 )
+WARNINGS_PASSED = Counter(
+    "ykt_validation_warnings_passed_total",
+    "Records passed despite a warning (e.g. a red flag configured to warn), by code; warnings are"
+    " not yet shown to the clerk (issue 4).",
+    ["code"],
+)

@@ -25,10 +25,20 @@ from ykt_contracts.events import (
 )
 from ykt_kit.metrics import AMOUNT_FEN, RECORDS
 
+from .adapters.db.registers import memberships, register_versions
 from .adapters.db.repository import NewVerdict, Repository, VerdictRow
-from .domain.enjoyment import DUPLICATE, Resolution, first_per_person, resolve
-from .domain.rules import CURRENT, Decision, RuleContext, RuleSet
-from .metrics import LEDGER_RELEASES, REJECTIONS
+from .domain.enjoyment import (
+    DUPLICATE,
+    Resolution,
+    excluded_by,
+    exclusion_pairs,
+    first_per_person,
+    resolve,
+    resolve_exclusion,
+)
+from .domain.registers import Memberships, RegisterImportRef, RegisterKind
+from .domain.rules import CURRENT, PASS, Decision, RuleContext, RuleSet
+from .metrics import LEDGER_RELEASES, REJECTIONS, WARNINGS_PASSED
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("ykt.validation")
@@ -78,17 +88,28 @@ async def validate_chunk(
         span.set_attribute("ykt.batch_id", submitted.batch_id)
         span.set_attribute("ykt.chunk_index", submitted.chunk.index)
         span.set_attribute("ykt.records", len(records))
-        ctx = RuleContext(submitted.program_code, submitted.period, today or today_in_china())
-        decisions = rule_set.evaluate(submitted.chunk.totals, records, ctx)
+        registers, members = await _registers_for(session, submitted)
+        ctx = RuleContext(
+            submitted.program_code,
+            submitted.period,
+            today or today_in_china(),
+            registers=registers,
+            program=submitted.program,
+            memberships=members,
+        )
+        decisions = _pass_warnings(submitted, rule_set.evaluate(submitted.chunk.totals, records, ctx))
         repo = Repository(session)
         if rule_set.ledger:
             await _claim_enjoyment(repo, submitted, decisions)
+        if rule_set.exclusions:
+            await _claim_exclusions(repo, submitted, decisions)
 
         await repo.save_verdicts(
             batch_id=submitted.batch_id,
             round=submitted.round,
             rule_set_version=rule_set.version,
             verdicts=_unique_by_record(records, decisions),
+            register_imports={k.value: r.import_id for k, r in registers.items()} if registers else None,
         )
         validated = BatchValidatedV1(
             batch_id=submitted.batch_id,
@@ -133,6 +154,100 @@ async def validate_chunk(
             },
         )
         return validated
+
+
+async def _registers_for(
+    session: AsyncSession, submitted: BatchSubmittedV1
+) -> tuple[dict[RegisterKind, RegisterImportRef], Memberships]:
+    """The current register imports and the chunk's people's memberships, once per chunk, when
+    the program names registers it requires or excludes (else nothing is read)."""
+    program = submitted.program
+    if program is None or not (program.requires_registers or program.excludes_registers):
+        return {}, {}
+    versions = await register_versions(session)
+    members = await memberships(session, [r.person_key for r in submitted.records])
+    return versions, members
+
+
+def _pass_warnings(submitted: BatchSubmittedV1, decisions: list[Decision]) -> list[Decision]:
+    """Warnings pass as plain passes for now, counted and logged.
+
+    TODO(issue 4): carry warnings to the clerk (a `warn` verdict and its confirmation) instead of
+    passing them silently."""
+    warned = [d for d in decisions if d.warned]
+    if not warned:
+        return decisions
+    by_code: dict[str, int] = {}
+    for d in warned:
+        by_code[d.code] = by_code.get(d.code, 0) + 1
+    for code, n in by_code.items():
+        WARNINGS_PASSED.labels(code).inc(n)
+    log.warning(
+        "warnings passed without confirmation",
+        extra={"batch_id": submitted.batch_id, "chunk_index": submitted.chunk.index, "warnings": by_code},
+    )
+    return [PASS if d.warned else d for d in decisions]
+
+
+async def _claim_exclusions(repo: Repository, submitted: BatchSubmittedV1, decisions: list[Decision]) -> None:
+    """Claim each exclusive pair {program, other} for every record still passing; a record whose
+    person holds (or is being paid) an exclusive program for the period is rejected, naming it,
+    and gives back the claims it made. The pair key's primary key decides races between chunks
+    of two exclusive programs, as the ledger's does for one program."""
+    program = submitted.program
+    pairs = exclusion_pairs(program)
+    if program is None or not pairs:
+        return
+    records = submitted.records
+    where = {"program_code": program.code, "period": submitted.period}
+    rejected: list[int] = []
+    pending = [i for i, d in enumerate(decisions) if d.passed]
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        if not pending:
+            break
+        claimed = await repo.claim_exclusions(
+            **where,
+            batch_id=submitted.batch_id,
+            pairs=pairs,
+            claims=[(records[i].person_key, records[i].record_id) for i in pending],
+        )
+        short = {i: [p for p in pairs if (records[i].record_id, p) not in claimed] for i in pending}
+        unclaimed = [i for i in pending if short[i]]
+        pending = []
+        if not unclaimed:
+            break
+        holders = await repo.exclusion_holders(
+            period=submitted.period, person_keys=[records[i].person_key for i in unclaimed], pairs=pairs
+        )
+        moves: list[int] = []
+        for i in unclaimed:
+            found = [(p, holders.get((records[i].person_key, p))) for p in short[i]]
+            resolutions = {p: resolve_exclusion(records[i], program.code, h) for p, h in found}
+            taken = [h for p, h in found if h is not None and resolutions[p] is Resolution.DUPLICATE]
+            if taken:
+                decisions[i] = excluded_by(program.code, taken[0])
+                rejected.append(i)
+            elif Resolution.VANISHED in resolutions.values():
+                pending.append(i)
+            elif Resolution.TAKE_OVER in resolutions.values():
+                moves.append(i)
+        moved = await repo.take_over_exclusions(
+            **where,
+            batch_id=submitted.batch_id,
+            moves=[
+                (records[i].person_key, str(records[i].reissue_of_record_id), records[i].record_id)
+                for i in moves
+            ],
+        )
+        for i in moves:
+            if records[i].record_id not in moved:
+                decisions[i] = DUPLICATE
+                rejected.append(i)
+    if pending:
+        raise LedgerContention(
+            f"{len(pending)} exclusion claims of batch {submitted.batch_id} kept being released"
+        )
+    await repo.release_claims_of(**where, record_ids=[records[i].record_id for i in rejected])
 
 
 async def _claim_enjoyment(repo: Repository, submitted: BatchSubmittedV1, decisions: list[Decision]) -> None:

@@ -7,10 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from ykt_contracts import Totals
-from ykt_contracts.events import PaymentRecord
+from ykt_contracts.events import (
+    FixedStandardRule,
+    PaymentRecord,
+    PerUnitStandardRule,
+    ProgramRules,
+    TieredStandardRule,
+)
 from ykt_kit import idcard
 
 from .registers import (
@@ -18,6 +25,7 @@ from .registers import (
     REGISTER_NAMES,
     FlagPolicy,
     Membership,
+    Memberships,
     ProgramRegisters,
     RedFlagPolicy,
     RegisterImportRef,
@@ -62,13 +70,17 @@ def warn(code: str, message: str) -> Decision:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What a record rule may know besides the record: the chunk's program, period and today, and
-    the register imports consulted for the chunk (kind → import; a kind never imported is absent)."""
+    """What a record rule may know besides the record: the chunk's program, period and today, the
+    register imports consulted for the chunk (kind → import; a kind never imported is absent),
+    the program's rules as the registry sent them (None from old producers: the program rules are
+    then skipped) and the chunk's people's register memberships (loaded once per chunk)."""
 
     program_code: str
     period: str
     today: date
     registers: Mapping[RegisterKind, RegisterImportRef] = field(default_factory=dict)
+    program: ProgramRules | None = None
+    memberships: Memberships = field(default_factory=dict)
 
 
 RecordCheck = Callable[[PaymentRecord, RuleContext], Decision]
@@ -119,6 +131,73 @@ def amount_positive(record: PaymentRecord, ctx: RuleContext) -> Decision:
     """The amount to pay is more than zero fen."""
     if record.amount_fen <= 0:
         return reject(AMOUNT_INVALID, AMOUNT_INVALID_MESSAGE)
+    return PASS
+
+
+# ------------------------------------------------------------------ program standard
+
+AMOUNT_NOT_STANDARD = "AMOUNT_NOT_STANDARD"
+AMOUNT_OVER_CEILING = "AMOUNT_OVER_CEILING"
+_STANDARD_CODES = {
+    AMOUNT_NOT_STANDARD: "发放金额与项目补贴标准不符（定额：等于标准；按单位：数量×单位标准，四舍五入到分；分档：等于所属档次金额）",
+    AMOUNT_OVER_CEILING: "发放金额超过项目每人每期发放上限",
+}
+
+
+def per_unit_amount(quantity: Decimal, amount_fen_per_unit: int) -> int:
+    """quantity × the standard per unit, rounded half up to the fen (as the registry prices it)."""
+    return int((quantity * amount_fen_per_unit).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _standard_amount(record: PaymentRecord, program: ProgramRules) -> Decision:
+    std = program.standard
+    amount = record.amount_fen
+    if isinstance(std, FixedStandardRule) and amount != std.amount_fen:
+        return reject(
+            AMOUNT_NOT_STANDARD, f"发放金额{yuan(amount)}元与本项目定额标准{yuan(std.amount_fen)}元不符"
+        )
+    if isinstance(std, PerUnitStandardRule) and record.quantity is not None:
+        expected = per_unit_amount(record.quantity, std.amount_fen_per_unit)
+        if amount != expected:
+            return reject(
+                AMOUNT_NOT_STANDARD,
+                f"发放金额{yuan(amount)}元与数量{record.quantity.normalize():f}{std.unit}"
+                f"×标准{yuan(std.amount_fen_per_unit)}元/{std.unit}={yuan(expected)}元不符",
+            )
+    if isinstance(std, TieredStandardRule):
+        tiers = {t.category: t.amount_fen for t in std.tiers}
+        if record.category is not None:
+            if record.category not in tiers:
+                return reject(
+                    AMOUNT_NOT_STANDARD, f"类别“{record.category}”不在本项目的档次中（{'、'.join(tiers)}）"
+                )
+            if amount != tiers[record.category]:
+                return reject(
+                    AMOUNT_NOT_STANDARD,
+                    f"发放金额{yuan(amount)}元与“{record.category}”档标准{yuan(tiers[record.category])}元不符",
+                )
+        elif amount not in tiers.values():
+            listed = "、".join(f"{c}{yuan(a)}元" for c, a in tiers.items())
+            return reject(
+                AMOUNT_NOT_STANDARD, f"发放金额{yuan(amount)}元不是本项目任一档次的标准（{listed}）"
+            )
+    return PASS
+
+
+def amount_standard(record: PaymentRecord, ctx: RuleContext) -> Decision:
+    """The amount is the program's standard (fixed: equal; per unit: quantity × standard, when a
+    quantity is given; tiered: one of the tiers, or the record's own category's) and not over
+    the program's ceiling. Skipped when the event carries no program rules or no standard."""
+    if ctx.program is None or ctx.program.standard is None:
+        return PASS
+    verdict = _standard_amount(record, ctx.program)
+    if not verdict.passed:
+        return verdict
+    ceiling = ctx.program.standard.ceiling_fen
+    if ceiling is not None and record.amount_fen > ceiling:
+        return reject(
+            AMOUNT_OVER_CEILING, f"发放金额{yuan(record.amount_fen)}元超过本项目每人每期上限{yuan(ceiling)}元"
+        )
     return PASS
 
 
@@ -237,6 +316,34 @@ def red_flags(
     return warning or PASS
 
 
+def program_registers(record: PaymentRecord, ctx: RuleContext) -> Decision:
+    """The program's register requirements and red flags, from the memberships loaded for the
+    chunk; skipped when the event carries no program rules."""
+    if ctx.program is None:
+        return PASS
+    program = ProgramRegisters.of(
+        ctx.program.code, requires=ctx.program.requires_registers, excludes=ctx.program.excludes_registers
+    )
+    mine = ctx.memberships.get(record.person_key, {})
+    verdict = register_required(record, ctx, mine, program)
+    if not verdict.passed:
+        return verdict
+    return red_flags(record, ctx, mine, program)
+
+
+# ------------------------------------------------------------------ exclusive programs (ledger)
+
+EXCLUSIVE_PROGRAM = "EXCLUSIVE_PROGRAM"
+EXCLUSIVE_PROGRAM_MESSAGE = "该对象本期已享受（或正在发放）与本项目互斥的补贴项目，不得同时享受"
+
+
+def exclusive_program(other_program: str) -> Decision:
+    """The person holds (or is being paid) `other_program` for the period, which excludes this one."""
+    return reject(
+        EXCLUSIVE_PROGRAM, f"该对象本期已享受（或正在发放）互斥项目 {other_program}，不得同时享受本项目补贴"
+    )
+
+
 # ------------------------------------------------------------------ the rule set
 
 
@@ -252,6 +359,8 @@ class RuleSet:
     ledger_codes: Mapping[str, str] = field(
         default_factory=lambda: {DUPLICATE_ENJOYMENT: DUPLICATE_ENJOYMENT_MESSAGE}
     )
+    #: records of a program with mutually exclusive programs also claim each exclusive pair
+    exclusions: bool = False
 
     def evaluate(
         self, declared: Totals, records: Sequence[PaymentRecord], ctx: RuleContext
@@ -264,11 +373,15 @@ class RuleSet:
         return [self.evaluate_record(r, ctx) for r in records]
 
     def evaluate_record(self, record: PaymentRecord, ctx: RuleContext) -> Decision:
+        """The first rejection; else the first warning; else a pass."""
+        warning: Decision | None = None
         for rule in self.record_rules:
             verdict = rule.check(record, ctx)
             if not verdict.passed:
                 return verdict
-        return PASS
+            if verdict.warned and warning is None:
+                warning = verdict
+        return warning or PASS
 
     def describe(self) -> list[dict[str, str]]:
         """Every code the rule set may answer, with its rule, scope and Chinese description."""
@@ -302,6 +415,23 @@ RULE_SET_V1 = RuleSet(
     ),
 )
 
+#: v2 adds the program's rules, when the registry sends them: the payment standard and ceiling,
+#: register requirements and red flags, and mutually exclusive programs (claimed in the ledger).
+RULE_SET_V2 = RuleSet(
+    version="v2",
+    chunk_rules=RULE_SET_V1.chunk_rules,
+    record_rules=(
+        *RULE_SET_V1.record_rules,
+        RecordRule("amount_standard", amount_standard, _STANDARD_CODES),
+        RecordRule("registers", program_registers, REGISTER_CODES),
+    ),
+    ledger_codes={
+        DUPLICATE_ENJOYMENT: DUPLICATE_ENJOYMENT_MESSAGE,
+        EXCLUSIVE_PROGRAM: EXCLUSIVE_PROGRAM_MESSAGE,
+    },
+    exclusions=True,
+)
+
 #: Rule sets by version; the current one decides new submissions.
-RULE_SETS: dict[str, RuleSet] = {RULE_SET_V1.version: RULE_SET_V1}
-CURRENT = RULE_SET_V1
+RULE_SETS: dict[str, RuleSet] = {r.version: r for r in (RULE_SET_V1, RULE_SET_V2)}
+CURRENT = RULE_SET_V2

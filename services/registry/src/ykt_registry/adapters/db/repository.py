@@ -235,7 +235,7 @@ async def round_records(
     async with pg.cursor(name=f"round_{uuid.uuid4().hex}", row_factory=namedtuple_row) as cur:
         await cur.execute(
             "SELECT record_id, seq, person_key, id_number_enc, name, account_no_enc, bank_code,"
-            " amount_fen, town_code, village, reissue_of_record_id FROM batch_records"
+            " amount_fen, quantity, town_code, village, reissue_of_record_id FROM batch_records"
             " WHERE batch_id = %s AND round = %s AND status = 'submitted' ORDER BY seq",
             (batch_id, round_),
         )

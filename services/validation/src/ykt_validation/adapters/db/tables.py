@@ -1,5 +1,5 @@
 """The validation schema's own tables (created by `migrations/versions/0001_initial.py` and
-`0002_registers.py`)."""
+`0002_registers.py`, `0003_exclusions.py`)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ VERDICTS = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("rule_set_version", sa.Text, nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("register_imports", JSONB, nullable=True),
+)
+
+EXCLUSION_CLAIMS = sa.Table(
+    "exclusion_claims",
+    metadata,
+    sa.Column("person_key", sa.Text, primary_key=True),
+    sa.Column("period", sa.Text, primary_key=True),
+    sa.Column("pair", sa.Text, primary_key=True),
+    sa.Column("program_code", sa.Text, nullable=False),
+    sa.Column("record_id", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.Text, nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 REGISTER_IMPORTS = sa.Table(
