@@ -37,18 +37,10 @@ async def gateway(
         await gw.state.http.aclose()
         gw.state.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=registry), timeout=120)
         admin = await login(client, "admin")
-        r = await client.post(
-            "/api/v1/divisions/import",
-            content=seed.divisions_csv().encode(),
-            headers={**admin, "content-type": "text/csv"},
-        )
-        assert r.status_code == 200, r.text
-        for path, body in (
-            ("/api/v1/banks", seed.banks()),
-            ("/api/v1/organisations", seed.organisations()),
-            ("/api/v1/programs", seed.programs()),
-        ):
-            assert (await client.put(path, json=body, headers=admin)).status_code == 200, path
+        for method, path, kwargs in seed.requests():
+            headers = {**admin, **kwargs.pop("headers", {})}
+            r = await client.request(method, path, headers=headers, **kwargs)
+            assert r.status_code == 200, (path, r.text)
         yield client
 
 

@@ -58,19 +58,9 @@ async def test_the_admin_seeds_reference_data_through_the_gateway_and_the_superv
     gw: httpx.AsyncClient,
 ) -> None:
     admin = await login(gw, "admin")
-    r = await gw.post(
-        "/api/v1/divisions/import",
-        content=seed.divisions_csv().encode(),
-        headers={**admin, "content-type": "text/csv"},
-    )
-    assert r.status_code == 200, r.text
-    for path, body in (
-        ("/api/v1/banks", seed.banks()),
-        ("/api/v1/organisations", seed.organisations()),
-        ("/api/v1/programs", seed.programs()),
-        ("/api/v1/agency-agreements", seed.agreements()),
-    ):
-        r = await gw.put(path, json=body, headers=admin)
+    for method, path, kwargs in seed.requests():
+        headers = {**admin, **kwargs.pop("headers", {})}
+        r = await gw.request(method, path, headers=headers, **kwargs)
         assert r.status_code == 200, (path, r.text)
     civil = await login(gw, "civil")
     progs = (await gw.get("/api/v1/programs", headers=civil)).json()

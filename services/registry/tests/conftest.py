@@ -29,19 +29,9 @@ from ykt_registry.main import create_app
 async def seed_reference(c: httpx.AsyncClient) -> None:
     """The whole Dadukou reference set, in dependency order, as the demo loads it."""
     admin = actor_headers(Settings().service_secret, Role.ADMIN, "FIN-500104", user="admin")
-    r = await c.post(
-        "/api/v1/divisions/import",
-        content=seed.divisions_csv().encode(),
-        headers={**admin, "content-type": "text/csv"},
-    )
-    assert r.status_code == 200, r.text
-    for path, body in (
-        ("/api/v1/banks", seed.banks()),
-        ("/api/v1/organisations", seed.organisations()),
-        ("/api/v1/programs", seed.programs()),
-        ("/api/v1/agency-agreements", seed.agreements()),
-    ):
-        r = await c.put(path, json=body, headers=admin)
+    for method, path, kwargs in seed.requests():
+        headers = {**admin, **kwargs.pop("headers", {})}
+        r = await c.request(method, path, headers=headers, **kwargs)
         assert r.status_code == 200, (path, r.text)
 
 

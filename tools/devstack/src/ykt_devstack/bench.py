@@ -258,19 +258,9 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 def _seed_registry(client: httpx.Client, admin: dict[str, str]) -> None:
     """Dadukou's reference set, as `make run` loads it."""
-    r = client.post(
-        "/api/v1/divisions/import",
-        content=seed.divisions_csv().encode(),
-        headers={**admin, "content-type": "text/csv"},
-    )
-    r.raise_for_status()
-    for path, body in (
-        ("/api/v1/banks", seed.banks()),
-        ("/api/v1/organisations", seed.organisations()),
-        ("/api/v1/programs", seed.programs()),
-        ("/api/v1/agency-agreements", seed.agreements()),
-    ):
-        client.put(path, json=body, headers=admin).raise_for_status()
+    for method, path, kwargs in seed.requests():
+        headers = {**admin, **kwargs.pop("headers", {})}
+        client.request(method, path, headers=headers, **kwargs).raise_for_status()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 180.0) -> None:

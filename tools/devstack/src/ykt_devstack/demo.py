@@ -89,16 +89,8 @@ def seed_reference(admin: Operator) -> None:
     """Step 0, through the gateway as the platform admin: Dadukou's divisions down to villages (from
     the registry's CSV), the agent banks, the organisations, Annex 1's catalogue (with HM10 on
     trial, §五.五) and the agency agreements each paying unit signed (§五.三)."""
-    admin.call(
-        "POST",
-        "/api/v1/divisions/import",
-        content=seed.divisions_csv().encode(),
-        headers={"content-type": "text/csv"},
-    )
-    admin.call("PUT", "/api/v1/banks", json=seed.banks())
-    admin.call("PUT", "/api/v1/organisations", json=seed.organisations())
-    admin.call("PUT", "/api/v1/programs", json=seed.programs(trial=PROGRAM))
-    admin.call("PUT", "/api/v1/agency-agreements", json=seed.agreements())
+    for method, path, kwargs in seed.requests(trial=PROGRAM):
+        admin.call(method, path, **kwargs)
 
 
 def _wrong_check_char(id_number: str) -> str:

@@ -185,3 +185,20 @@ def villages_by_town() -> dict[str, list[str]]:
         if len(row["code"]) == 12:
             out.setdefault(row["parent_code"] + "000", []).append(row["name"])
     return out
+
+
+def requests(*, trial: str = TRIAL_PROGRAM) -> list[tuple[str, str, dict[str, Any]]]:
+    """The registry API calls that load the whole reference set, in dependency order, as
+    (method, path, httpx request arguments): divisions from the CSV, banks, organisations, the
+    Annex 1 catalogue, the agency agreements. The demo, the bench and the tests all load it so."""
+    return [
+        (
+            "POST",
+            "/api/v1/divisions/import",
+            {"content": divisions_csv().encode(), "headers": {"content-type": "text/csv"}},
+        ),
+        ("PUT", "/api/v1/banks", {"json": banks()}),
+        ("PUT", "/api/v1/organisations", {"json": organisations()}),
+        ("PUT", "/api/v1/programs", {"json": programs(trial=trial)}),
+        ("PUT", "/api/v1/agency-agreements", {"json": agreements()}),
+    ]
