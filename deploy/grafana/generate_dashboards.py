@@ -727,6 +727,13 @@ def dashboards() -> dict[str, dict[str, Any]]:
         (f"sum by (cause) (increase(ykt_validation_ledger_releases_total[{RI}]))", "{{cause}}"),
         w=8,
     )
+    validation.ts(
+        "Red-flag warnings passed",
+        "Records a red flag set to warn let through, by code (until warnings need a named person's "
+        "confirmation, issue 4).",
+        (f"sum by (code) (increase(ykt_validation_warnings_passed_total[{RI}]))", "{{code}}"),
+        w=8,
+    )
 
     payment = service_board(
         "payment",
