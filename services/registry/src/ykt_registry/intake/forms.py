@@ -534,6 +534,12 @@ def check_carrier(raw: str) -> AccountCarrier:
     return carrier
 
 
+# for other forms built on these checks (validation's register files)
+CellError = _Bad
+to_ascii = _ascii
+CONTROL_CHARS = _CONTROL
+
+
 def mask_value(kind: Kind, value: str) -> str:
     """A quoted cell as it may appear in a report: personal numbers masked, long text cut."""
     if not value:

@@ -9,7 +9,6 @@ quoted masked."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +16,18 @@ from typing import Any
 
 from ykt_kit import idcard
 from ykt_registry.intake import CheckSummary, FormSpec, RowIssue, Severity
-from ykt_registry.intake.forms import FieldSpec, Kind, SeenIds, mask_value, normalise_name
+from ykt_registry.intake.forms import CONTROL_CHARS as _CONTROL
+from ykt_registry.intake.forms import CellError as _Bad
+from ykt_registry.intake.forms import (
+    FieldSpec,
+    Kind,
+    SeenIds,
+    check_id,
+    check_text,
+    mask_value,
+    normalise_name,
+)
+from ykt_registry.intake.forms import to_ascii as _ascii
 
 from .registers import REGISTER_NAMES, RegisterKind
 
@@ -102,39 +112,9 @@ NAME_MAX = 40
 TEXT_MAX = 60
 DEFAULT_MAX_ISSUES = 10_000
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 _DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _GRADE = re.compile(r"([1-4一二三四])级?")
-_PRECISION_LOST = "单元格为数值格式，Excel 只保留15位有效数字，号码已失真；请将该列设为文本格式后重新录入"
-
-
-class _Bad(Exception):
-    """A cell failed a rule (internal: becomes a RowIssue)."""
-
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-
-
-def _ascii(text: str) -> str:
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
-
-
-def check_id(raw: str, *, today: date, lossy: bool) -> str:
-    """GB 11643 ID or HK/Macau/Taiwan residence permit (`ykt_kit.idcard`); upper-case X."""
-    s = _ascii(raw).replace(" ", "").upper()
-    if lossy or _SCIENTIFIC.match(s):
-        raise _Bad("NUMBER_PRECISION_LOST", _PRECISION_LOST)
-    if len(s) == 15 and s.isdigit():
-        raise _Bad("ID_LEGACY_15", "15位旧身份证号码已停止使用，请填写18位号码")
-    try:
-        idcard.parse(s, today=today)
-    except idcard.InvalidId as exc:
-        raise _Bad(exc.code, exc.message.removeprefix("身份证号码")) from None
-    return s
 
 
 def check_name(raw: str) -> str:
@@ -145,15 +125,6 @@ def check_name(raw: str) -> str:
         raise _Bad("NAME_CHARS", "不能包含数字")
     if len(s) > NAME_MAX:
         raise _Bad("NAME_TOO_LONG", f"长度不能超过{NAME_MAX}个字（当前{len(s)}个）")
-    return s
-
-
-def check_text(raw: str, *, limit: int = TEXT_MAX) -> str:
-    if _CONTROL.search(raw):
-        raise _Bad("TEXT_CHARS", "含有控制字符或不可见字符")
-    s = " ".join(raw.split())
-    if len(s) > limit:
-        raise _Bad("TEXT_TOO_LONG", f"长度不能超过{limit}个字（当前{len(s)}个）")
     return s
 
 
@@ -350,7 +321,7 @@ class RegisterChecker:
 
     def _state_salaried(self, row: int, cells: Mapping[str, str], _id: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        self._optional(out, "employer", self._field(row, cells, "employer", check_text))
+        self._optional(out, "employer", self._field(row, cells, "employer", check_text, limit=TEXT_MAX))
         self._optional(out, "staff_category", self._field(row, cells, "staff_category", check_text, limit=20))
         return out
 
